@@ -1,0 +1,294 @@
+"""Real engines for the test suite: Docker, a throwaway PostgreSQL, a throwaway Redis.
+
+Nothing here is mocked. When an engine cannot be used the test does not pass
+quietly: outside CI it is skipped with a loud "NOT RUN" reason, and in CI
+(``CI=true``) it fails. ``.ci/setup`` installs and starts everything needed.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, NoReturn, Self
+
+import pytest
+
+if TYPE_CHECKING:
+    import docker
+
+LOCAL_BASE_IMAGE = "hf-space-template/python:3.11-slim-local"
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Fail in CI, skip loudly elsewhere: a missing engine never looks like a pass."""
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip("NOT RUN, needs a real engine: " + reason)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def docker_client() -> docker.DockerClient:
+    """A client for a running Docker engine, or unavailable()."""
+    try:
+        import docker
+    except ImportError:
+        unavailable("the docker SDK is missing; run .ci/setup (pip install --group test)")
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        unavailable(f"no Docker engine reachable ({exc}); .ci/setup starts dockerd")
+    return client
+
+
+def base_image(client: docker.DockerClient, python_version: str = "3.11") -> str:
+    """The image to use for ``FROM python:<v>-slim``: the real one or the local stand-in."""
+    import docker
+
+    candidates = [f"python:{python_version}-slim"]
+    if python_version == "3.11":
+        candidates.append(LOCAL_BASE_IMAGE)
+    for name in candidates:
+        try:
+            client.images.get(name)
+        except docker.errors.ImageNotFound:
+            continue
+        return name
+    unavailable(
+        f"no base image for Python {python_version}: none of {candidates} exists locally; "
+        "no registry is reachable, so build the stand-in with scripts/make-base-image "
+        "(3.11 only)"
+    )
+
+
+class _Server:
+    """Shared lifecycle: a temp dir, start/stop on one fixed port, context manager."""
+
+    host = "127.0.0.1"
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir: Path | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def _wait_until(self, up: bool, what: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while _accepts(self.port) != up:
+            if time.monotonic() > deadline:
+                state = "accept" if up else "refuse"
+                raise RuntimeError(f"{what} did not {state} connections on port {self.port}")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        """Stop the server and delete its files."""
+        try:
+            self.stop()
+        finally:
+            if self.dir is not None:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                self.dir = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _pg_bin_dir() -> Path | None:
+    dirs = [p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")]
+    if not dirs:
+        return None
+    return max(dirs, key=lambda d: [int(n) for n in re.findall(r"\d+", d.parent.name)])
+
+
+class PostgresServer(_Server):
+    """A throwaway PostgreSQL cluster on 127.0.0.1 with role ``app`` and database ``appdb``.
+
+    Uses Debian's server binaries. PostgreSQL refuses to run as root, so under
+    root every server command runs as the ``postgres`` system user.
+    """
+
+    user = "app"
+    password = "apppass"
+    dbname = "appdb"
+
+    def __init__(self) -> None:
+        super().__init__()
+        bin_dir = _pg_bin_dir()
+        if bin_dir is None:
+            unavailable("PostgreSQL server binaries missing; .ci/setup installs postgresql")
+        self.bin_dir = bin_dir
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            if shutil.which("runuser") is None:
+                unavailable("running as root needs runuser (util-linux) to drop to postgres")
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                unavailable("no 'postgres' system user; .ci/setup installs postgresql")
+            self._as = ["runuser", "-u", "postgres", "--"]
+        self._running = False
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.dbname}"
+
+    @property
+    def _data(self) -> Path:
+        assert self.dir is not None
+        return self.dir / "data"
+
+    def _run(self, tool: str, *args: str) -> None:
+        assert self.dir is not None
+        cmd = [*self._as, str(self.bin_dir / tool), *args]
+        result = subprocess.run(cmd, cwd=self.dir, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            log = self.dir / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(
+                f"{tool} failed ({result.returncode}): {result.stderr.strip()}\n{tail}"
+            )
+
+    def _init(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="pg-test-"))
+        if self._as:
+            shutil.chown(self.dir, user="postgres", group="postgres")
+        self._run(
+            "initdb",
+            "--pgdata",
+            str(self._data),
+            "--username=postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--encoding=UTF8",
+            "--no-sync",
+        )
+
+    def start(self) -> Self:
+        if self._running:
+            return self
+        first = self.dir is None
+        if first:
+            self._init()
+        assert self.dir is not None
+        options = (
+            f"-c listen_addresses={self.host} -c port={self.port} "
+            f"-c unix_socket_directories={self.dir} -c fsync=off"
+        )
+        log = str(self.dir / "server.log")
+        self._run(
+            "pg_ctl",
+            "start",
+            "--wait",
+            "--timeout=60",
+            f"--pgdata={self._data}",
+            f"--log={log}",
+            f"--options={options}",
+        )
+        self._running = True
+        if first:
+            self._run(
+                "psql",
+                f"--host={self.dir}",
+                f"--port={self.port}",
+                "--username=postgres",
+                "--dbname=postgres",
+                "--no-psqlrc",
+                "--quiet",
+                "--set=ON_ERROR_STOP=1",
+                f"--command=CREATE ROLE {self.user} LOGIN PASSWORD '{self.password}'",
+                f"--command=CREATE DATABASE {self.dbname} OWNER {self.user}",
+            )
+        self._wait_until(True, "PostgreSQL")
+        return self
+
+    def stop(self) -> None:
+        if not self._running:
+            return
+        self._run("pg_ctl", "stop", "--wait", "--mode=fast", f"--pgdata={self._data}")
+        self._running = False
+        self._wait_until(False, "PostgreSQL")
+
+
+class RedisServer(_Server):
+    """A throwaway ``redis-server`` on 127.0.0.1 with a password and no persistence."""
+
+    def __init__(self, password: str | None = None) -> None:
+        super().__init__()
+        binary = shutil.which("redis-server")
+        if binary is None:
+            unavailable("redis-server missing; .ci/setup installs redis-server")
+        self.binary = binary
+        self.password = password or secrets.token_hex(16)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://:{self.password}@{self.host}:{self.port}/0"
+
+    def start(self) -> Self:
+        if self._proc is not None:
+            return self
+        if self.dir is None:
+            self.dir = Path(tempfile.mkdtemp(prefix="redis-test-"))
+        args = [
+            self.binary,
+            *("--bind", self.host, "--port", str(self.port)),
+            *("--requirepass", self.password),
+            *("--save", "", "--appendonly", "no", "--dir", str(self.dir)),
+            *("--daemonize", "no"),
+        ]
+        with (self.dir / "server.log").open("ab") as log:
+            self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_until(True, "redis-server", timeout=15)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        self._wait_until(False, "redis-server")

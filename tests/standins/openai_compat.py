@@ -1,0 +1,130 @@
+"""OpenAI-style stand-ins (OpenAI and Groq), not the real services.
+
+::
+
+    OpenAIStandin(api_key=None, models=("gpt-4o-mini",), mode="ok")
+    GroqStandin(api_key=None, models=("llama-3.1-8b-instant",), mode="ok")
+    # both are OpenAICompatStandin(flavor="openai" | "groq", ...)
+
+* ``GET {prefix}/models``: ``{"object": "list", "data": [{"id": ..., "object": "model", ...}]}``
+* ``GET {prefix}/models/{id}``: one model, or a 404 in OpenAI's error shape.
+
+``prefix`` is ``/v1`` for OpenAI and ``/openai/v1`` for Groq, because the SDKs differ
+in what their ``base_url`` holds:
+
+* ``openai.OpenAI(base_url=...)`` and ``OPENAI_BASE_URL`` include ``/v1``: use
+  ``server.base_url`` (``server.url + "/v1"``).
+* ``groq.Groq(base_url=...)`` and ``GROQ_BASE_URL`` are the bare origin; the SDK adds
+  ``/openai/v1`` itself: ``server.base_url`` is ``server.url``.
+
+Auth: ``Authorization: Bearer <api_key>`` when ``api_key`` is set; a miss is a 401
+``{"error": {"message", "type": "invalid_request_error", "code": "invalid_api_key"}}``.
+Like the real OpenAI, the OpenAI flavour's message quotes the sent key masked except
+for its first 3 and last 4 characters (so the SDK's exception text holds that much).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ._server import RecordedRequest, Reply, StandinServer, json_reply
+
+__all__ = ["GroqStandin", "OpenAICompatStandin", "OpenAIStandin"]
+
+_PREFIXES = {"openai": "/v1", "groq": "/openai/v1"}
+_DEFAULT_MODELS = {"openai": ("gpt-4o-mini",), "groq": ("llama-3.1-8b-instant",)}
+
+
+def _openai_error(status: int, message: str, kind: str, code: str | None) -> Reply:
+    return json_reply(
+        status, {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    )
+
+
+def mask(key: str) -> str:
+    """How the stand-in (like OpenAI) quotes a wrong key: ``sk-****...abcd``."""
+    if len(key) <= 8:
+        return "*" * len(key)
+    return f"{key[:3]}{'*' * (len(key) - 7)}{key[-4:]}"
+
+
+class OpenAICompatStandin(StandinServer):
+    service = "openai-compatible"
+
+    def __init__(
+        self,
+        *,
+        flavor: str = "openai",
+        api_key: str | None = None,
+        models: Iterable[str] | None = None,
+        mode: str = "ok",
+    ) -> None:
+        if flavor not in _PREFIXES:
+            raise ValueError(f"unknown flavor {flavor!r}; use one of {sorted(_PREFIXES)}")
+        super().__init__(api_key=api_key, mode=mode)
+        self.flavor = flavor
+        self.service = flavor
+        self.prefix = _PREFIXES[flavor]
+        self.models = list(models if models is not None else _DEFAULT_MODELS[flavor])
+
+    @property
+    def base_url(self) -> str:
+        """What the flavour's SDK takes as ``base_url`` (and its ``*_BASE_URL`` variable)."""
+        return self.url + "/v1" if self.flavor == "openai" else self.url
+
+    def authorized(self, request: RecordedRequest) -> bool:
+        return self.api_key is None or self.bearer_token(request) == self.api_key
+
+    def unauthorized_response(self, request: RecordedRequest) -> Reply:
+        if self.flavor == "groq":
+            return _openai_error(401, "Invalid API Key", "invalid_request_error", "invalid_api_key")
+        sent = self.bearer_token(request)
+        if not sent:
+            return _openai_error(
+                401, "No API key was sent (stand-in).", "invalid_request_error", None
+            )
+        return _openai_error(
+            401,
+            f"Incorrect API key provided: {mask(sent)}. (stand-in)",
+            "invalid_request_error",
+            "invalid_api_key",
+        )
+
+    def error_response(self, request: RecordedRequest) -> Reply:
+        return _openai_error(500, "The server had an error (stand-in).", "server_error", None)
+
+    def not_found(self, request: RecordedRequest) -> Reply:
+        return _openai_error(
+            404,
+            f"Unknown request URL: {request.method} {request.path}.",
+            "invalid_request_error",
+            "unknown_url",
+        )
+
+    def _model(self, name: str) -> dict[str, object]:
+        owner = "system" if self.flavor == "openai" else "Meta"
+        return {"id": name, "object": "model", "created": 1700000000, "owned_by": owner}
+
+    def route(self, request: RecordedRequest) -> Reply:
+        if request.method != "GET" or not request.path.startswith(self.prefix + "/models"):
+            return self.not_found(request)
+        rest = request.path[len(self.prefix + "/models") :].strip("/")
+        if not rest:
+            return json_reply(
+                200, {"object": "list", "data": [self._model(name) for name in self.models]}
+            )
+        if rest in self.models:
+            return json_reply(200, self._model(rest))
+        return _openai_error(
+            404, f"The model `{rest}` does not exist.", "invalid_request_error", "model_not_found"
+        )
+
+
+class OpenAIStandin(OpenAICompatStandin):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(flavor="openai", **kwargs)  # type: ignore[arg-type]
+
+
+class GroqStandin(OpenAICompatStandin):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(flavor="groq", **kwargs)  # type: ignore[arg-type]

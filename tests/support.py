@@ -1,0 +1,126 @@
+"""Helpers shared by the template's tests: rendering, the catalogue, project virtualenvs."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAMEWORKS = ("fastapi", "flask")
+
+
+def _load_extension() -> ModuleType:
+    """extensions/context.py, imported the way copier-template-extensions does: by path."""
+    spec = importlib.util.spec_from_file_location(
+        "hfst_context", ROOT / "extensions" / "context.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+extension = _load_extension()
+CATALOGUE: dict[str, Any] = extension.load_catalogue()
+SERVICES: list[str] = list(CATALOGUE["services"])
+
+
+def copier_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The real copier command line, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "copier", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def render(destination: Path, template: Path = ROOT, vcs_ref: str = "HEAD", **answers: Any) -> Path:
+    """`copier copy --trust --defaults --data ...` of this template; fails the test on error."""
+    data_args = [
+        arg for name, value in answers.items() for arg in ("--data", f"{name}={_yaml_value(value)}")
+    ]
+    result = copier_cli(
+        "copy", "--trust", "--defaults", "--quiet", "--vcs-ref", vcs_ref,
+        *data_args, str(template), str(destination),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return destination
+
+
+def _yaml_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(value) + "]"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def variables_of(services: list[str]) -> set[str]:
+    """Every env var the app and the given services read, per the catalogue."""
+    names = {v["name"] for v in CATALOGUE["app"]["variables"]}
+    for service in services:
+        names |= {v["name"] for v in CATALOGUE["services"][service]["variables"]}
+    return names
+
+
+def requirements_of(services: list[str], flavor: str = "elasticsearch9") -> set[str]:
+    return {
+        requirement
+        for service in services
+        for requirement in extension.service_requirements(CATALOGUE["services"][service], flavor)
+    }
+
+
+def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: int = 600):
+    return subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def build_venv(location: Path, requirements: list[str], cwd: Path | None = None) -> Path:
+    """A new virtualenv at `location` with `requirements` (pip args) installed; its python."""
+    venv.EnvBuilder(with_pip=True).create(location)
+    python = location / "bin" / "python"
+    result = run(
+        python, "-m", "pip", "install", "--disable-pip-version-check", "-q", *requirements,
+        cwd=cwd or location, timeout=1200, env={**os.environ, "PIP_PROGRESS_BAR": "off"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return python
+
+
+class ProjectVenvs:
+    """One virtualenv per distinct set of a rendered project's requirements, built once a session.
+
+    Projects rendered with the same answers share a venv; pip's cache makes later
+    builds fast.
+    """
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self._built: dict[str, Path] = {}
+
+    def python_for(self, project: Path) -> Path:
+        requirements = (project / "requirements.txt").read_bytes() + (
+            project / "requirements-dev.txt"
+        ).read_bytes()
+        key = hashlib.sha256(requirements).hexdigest()[:16]
+        if key not in self._built:
+            requirements = ["-r", "requirements-dev.txt"]
+            self._built[key] = build_venv(self.base / key, requirements, cwd=project)
+        return self._built[key]

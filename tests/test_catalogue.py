@@ -1,0 +1,79 @@
+"""The service catalogue is complete, consistent, and the only list of services."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+from support import CATALOGUE, ROOT, SERVICES, run
+
+KINDS = {"url", "host", "port", "float", "bool", "text", "origins", "regex"}
+SERVICE_MODULES = ROOT / "template" / "{{package_name}}" / "services"
+
+
+def all_variables() -> list[dict]:
+    return CATALOGUE["app"]["variables"] + [
+        v for service in CATALOGUE["services"].values() for v in service["variables"]
+    ]
+
+
+def test_each_service_has_exactly_one_module() -> None:
+    modules = {
+        match.group(1)
+        for path in SERVICE_MODULES.iterdir()
+        if (
+            match := re.fullmatch(
+                r"\{% if '(\w+)' in services %\}\1\.py\{% endif %\}\.jinja", path.name
+            )
+        )
+    }
+    assert modules == set(SERVICES)
+
+
+@pytest.mark.parametrize("variable", all_variables(), ids=lambda v: v["name"])
+def test_variable_entries_are_complete(variable: dict) -> None:
+    assert re.fullmatch(r"[A-Z][A-Z0-9_]+", variable["name"])
+    assert isinstance(variable["secret"], bool)
+    assert variable["kind"] in KINDS
+    for key in ("example", "help", "where"):
+        assert str(variable[key]).strip(), key
+    if variable["kind"] == "url":
+        assert variable["schemes"]
+    if variable.get("port_variable"):
+        assert variable["port_variable"] in {v["name"] for v in all_variables()}
+
+
+def test_variable_names_are_unique() -> None:
+    names = [v["name"] for v in all_variables()]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_entries_are_complete(name: str) -> None:
+    service = CATALOGUE["services"][name]
+    for key in ("title", "summary", "health_check", "docs"):
+        assert service[key].strip(), key
+    assert service["requirements"] or service.get("flavors")
+    names = {v["name"] for v in service["variables"]}
+    for form in service.get("forms", []):
+        assert set(form["variables"]) <= names
+    if "forms" not in service:
+        assert any(v.get("required") for v in service["variables"]), "nothing makes it configured"
+
+
+def test_api_services_take_a_base_url_override() -> None:
+    for name in ("groq", "gemini", "openai", "cohere"):
+        names = {v["name"] for v in CATALOGUE["services"][name]["variables"]}
+        assert f"{name.upper()}_BASE_URL" in names
+
+
+def test_docs_services_md_is_generated_from_the_catalogue() -> None:
+    result = run(sys.executable, ROOT / "scripts" / "render-docs", "--check", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_question_choices_come_from_the_catalogue() -> None:
+    copier_yml = (ROOT / "copier.yml").read_text(encoding="utf-8")
+    assert 'choices: "{{ service_choices | tojson }}"' in copier_yml
+    assert 'choices: "{{ elasticsearch_flavor_choices | tojson }}"' in copier_yml

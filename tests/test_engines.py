@@ -1,0 +1,165 @@
+"""The real engines the other tests rely on actually start, serve, stop and restart."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from engines import (
+    LOCAL_BASE_IMAGE,
+    PostgresServer,
+    RedisServer,
+    base_image,
+    docker_client,
+    free_port,
+)
+
+
+def _refused(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
+
+
+def test_free_port_is_bindable() -> None:
+    port = free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+
+
+# --- PostgreSQL --------------------------------------------------------------
+
+
+@pytest.fixture
+def postgres() -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+def _psql(server: PostgresServer, sql: str) -> subprocess.CompletedProcess[str]:
+    # Debian's client, talking TCP with the app role's password: no Python driver needed.
+    return subprocess.run(
+        [str(server.bin_dir / "psql"), server.url, "-XAtq", "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={**os.environ, "PGCONNECT_TIMEOUT": "5"},
+    )
+
+
+def test_postgres_serves_stops_and_restarts_on_the_same_port(postgres: PostgresServer) -> None:
+    port = postgres.port
+    assert postgres.url == f"postgresql://app:apppass@127.0.0.1:{port}/appdb"
+
+    ok = _psql(postgres, "SELECT current_user || ' ' || current_database()")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == "app appdb"
+
+    postgres.stop()
+    assert _refused(port)
+    down = _psql(postgres, "SELECT 1")
+    assert down.returncode != 0
+    assert "refused" in down.stderr.lower()
+
+    postgres.start()
+    assert postgres.port == port
+    again = _psql(postgres, "SELECT 1")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "1"
+
+
+def test_postgres_requires_the_password(postgres: PostgresServer) -> None:
+    wrong = postgres.url.replace(":apppass@", ":wrong@")
+    result = subprocess.run(
+        [str(postgres.bin_dir / "psql"), wrong, "-XAtq", "-c", "SELECT 1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "password authentication failed" in result.stderr
+
+
+def test_postgres_cleanup_removes_its_files() -> None:
+    server = PostgresServer().start()
+    data_dir = server.dir
+    assert data_dir is not None and data_dir.is_dir()
+    server.close()
+    assert not data_dir.exists()
+    assert _refused(server.port)
+
+
+# --- Redis -------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+def _redis_cli(server: RedisServer, *args: str, password: str | None = None) -> str:
+    # redis-cli 7.0 reads "redis://:PW@" as user "" + PW and fails AUTH, so pass -h/-p/-a.
+    auth = ["-a", password] if password else []
+    result = subprocess.run(
+        ["redis-cli", "--no-auth-warning", "-h", server.host, "-p", str(server.port), *auth, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return (result.stdout + result.stderr).strip()
+
+
+def test_redis_serves_stops_and_restarts_on_the_same_port(redis: RedisServer) -> None:
+    port = redis.port
+    assert redis.host == "127.0.0.1"
+    assert redis.url == f"redis://:{redis.password}@127.0.0.1:{port}/0"
+    assert _redis_cli(redis, "PING", password=redis.password) == "PONG"
+
+    redis.stop()
+    assert _refused(port)
+    assert "refused" in _redis_cli(redis, "PING", password=redis.password).lower()
+
+    redis.start()
+    assert redis.port == port
+    assert _redis_cli(redis, "PING", password=redis.password) == "PONG"
+
+
+def test_redis_requires_the_password_and_does_not_persist(redis: RedisServer) -> None:
+    assert "NOAUTH" in _redis_cli(redis, "PING")
+    assert "WRONGPASS" in _redis_cli(redis, "PING", password="wrong")
+    pw = redis.password
+    assert _redis_cli(redis, "CONFIG", "GET", "save", password=pw) == "save"
+    assert _redis_cli(redis, "CONFIG", "GET", "appendonly", password=pw) == "appendonly\nno"
+
+
+# --- Docker ------------------------------------------------------------------
+
+
+def test_docker_engine_and_base_image() -> None:
+    client = docker_client()
+    assert client.ping()
+    image = base_image(client)
+    assert image in ("python:3.11-slim", LOCAL_BASE_IMAGE)
+    out = client.containers.run(
+        image,
+        ["python", "-c", "import sys, venv, ssl; print(sys.version_info[:2])"],
+        remove=True,
+    )
+    assert out.decode().strip() == "(3, 11)"
+
+
+def test_base_image_for_another_python_is_not_faked() -> None:
+    client = docker_client()
+    if any("python:3.12-slim" in tag for img in client.images.list() for tag in img.tags):
+        pytest.skip("python:3.12-slim happens to exist locally")
+    with pytest.raises((pytest.skip.Exception, pytest.fail.Exception)):
+        base_image(client, "3.12")

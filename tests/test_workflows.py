@@ -1,0 +1,264 @@
+"""GitHub Actions workflows: the template repo's CI and those every generated Space gets.
+
+Linted with real tools, offline: zizmor (security audits) and check-jsonschema with its
+vendored GitHub workflow schema. The Space's file-size guard is run for real with bash
+and git against throwaway repositories.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from engines import unavailable
+from support import FRAMEWORKS, ROOT, SERVICES, render, run
+
+TEMPLATE_WORKFLOWS = ROOT / ".github" / "workflows"
+SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+GUARD_STEP = "Refuse files over 10 MB that Git LFS does not track"
+MB = 1024 * 1024
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    return found or unavailable(f"{name} is not installed (pip install --group test)")
+
+
+def load(path: Path) -> dict[str, Any]:
+    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # YAML 1.1 reads the bare key `on` as True.
+    if True in workflow:
+        workflow["on"] = workflow.pop(True)
+    return workflow
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+@pytest.fixture(scope="session")
+def spaces(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
+    """Rendered Spaces by github_sync answer (Python 3.12, to see the version carried over)."""
+    base = tmp_path_factory.mktemp("workflows")
+    return {
+        sync: render(base / f"sync-{sync}", github_sync=sync, python_version="3.12")
+        for sync in (True, False)
+    }
+
+
+def all_workflow_files(spaces: dict[bool, Path]) -> list[Path]:
+    files = sorted(TEMPLATE_WORKFLOWS.glob("*.yml"))
+    for project in spaces.values():
+        files += sorted((project / ".github" / "workflows").glob("*.yml"))
+    return files
+
+
+# --- linters -----------------------------------------------------------------------------------
+
+
+def test_zizmor_finds_nothing(spaces: dict[bool, Path]) -> None:
+    zizmor = tool("zizmor")
+    for directory in [TEMPLATE_WORKFLOWS] + [p / ".github" / "workflows" for p in spaces.values()]:
+        result = run(zizmor, "--offline", "--no-progress", str(directory), cwd=directory)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "No findings" in result.stdout + result.stderr
+
+
+def test_template_ci_passes_zizmor_pedantic() -> None:
+    result = run(
+        tool("zizmor"), "--offline", "--no-progress", "--persona", "pedantic",
+        str(TEMPLATE_WORKFLOWS), cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflows_match_githubs_schema(spaces: dict[bool, Path]) -> None:
+    files = all_workflow_files(spaces)
+    assert len(files) == 4  # the template's ci.yml; ci.yml twice; one sync-to-hub.yml
+    result = run(
+        tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+        *map(str, files), cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actions_pinned_and_credentials_not_kept(spaces: dict[bool, Path]) -> None:
+    for path in all_workflow_files(spaces):
+        workflow = load(path)
+        assert workflow["permissions"] == {"contents": "read"}, path
+        text = path.read_text(encoding="utf-8")
+        for step in steps(workflow):
+            if "uses" not in step:
+                continue
+            assert SHA_PIN.match(step["uses"]), (path, step["uses"])
+            # A version comment beside every SHA, for humans and update bots.
+            assert re.search(re.escape(step["uses"]) + r" # v\d", text), (path, step["uses"])
+            if step["uses"].startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, path
+
+
+# --- the generated Space's workflows ---------------------------------------------------------
+
+
+def test_sync_workflow_only_when_asked(spaces: dict[bool, Path]) -> None:
+    assert (spaces[True] / ".github" / "workflows" / "sync-to-hub.yml").is_file()
+    assert not (spaces[False] / ".github" / "workflows" / "sync-to-hub.yml").exists()
+    assert sorted(p.name for p in (spaces[False] / ".github" / "workflows").iterdir()) == ["ci.yml"]
+
+
+def test_space_ci_tests_lints_builds_and_probes(spaces: dict[bool, Path]) -> None:
+    for project in spaces.values():
+        workflow = load(project / ".github" / "workflows" / "ci.yml")
+        assert {"push", "pull_request"} <= set(workflow["on"])
+        test_job, docker_job = workflow["jobs"]["test"], workflow["jobs"]["docker"]
+        setup = next(s for s in test_job["steps"] if "setup-python" in s.get("uses", ""))
+        assert setup["with"]["python-version"] == "3.12"
+        commands = "\n".join(s.get("run", "") for s in test_job["steps"])
+        for command in ("pip install -r requirements-dev.txt", "ruff check", "pytest"):
+            assert command in commands
+        commands = "\n".join(s.get("run", "") for s in docker_job["steps"])
+        assert "docker build" in commands
+        assert "/health/live" in commands
+        assert "healthy" in commands
+
+
+def test_sync_workflow_pushes_main_with_the_hf_token(spaces: dict[bool, Path]) -> None:
+    workflow = load(spaces[True] / ".github" / "workflows" / "sync-to-hub.yml")
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    assert "workflow_dispatch" in workflow["on"]
+    guard, sync = workflow["jobs"]["file-sizes"], workflow["jobs"]["sync-to-hub"]
+    assert sync["needs"] == "file-sizes"
+    assert "refs/heads/main" in sync["if"] and "pull_request" in sync["if"]
+    assert sync["concurrency"]["cancel-in-progress"] is False
+    checkout = sync["steps"][0]
+    assert checkout["with"]["fetch-depth"] == 0 and checkout["with"]["lfs"] is True
+    push = sync["steps"][-1]
+    assert push["env"] == {"HF_TOKEN": "${{ secrets.HF_TOKEN }}"}
+    assert "huggingface.co/spaces/my-hf-user/my-rag-api" in push["run"]
+    assert "HEAD:main" in push["run"] and '[ -z "$HF_TOKEN" ]' in push["run"]
+    assert guard["steps"][0]["with"]["fetch-depth"] == 0  # the guard sees the whole history
+
+
+# --- the file-size guard, run for real -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def guard_script(spaces: dict[bool, Path]) -> str:
+    workflow = load(spaces[True] / ".github" / "workflows" / "sync-to-hub.yml")
+    step = next(s for s in steps(workflow) if s.get("name") == GUARD_STEP)
+    assert step["shell"] == "bash"
+    return step["run"]
+
+
+class Repo:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+        }  # fmt: skip
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str) -> None:
+        result = subprocess.run(
+            ["git", *args], cwd=self.path, env=self.env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+
+    def commit(self, files: dict[str, bytes], remove: tuple[str, ...] = ()) -> None:
+        for name, content in files.items():
+            (self.path / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.path / name).write_bytes(content)
+        for name in remove:
+            self.git("rm", "-q", name)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", "change")
+
+    def guard(self, script: str) -> subprocess.CompletedProcess[str]:
+        # As GitHub runs a `shell: bash` step.
+        return subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=self.path, env=self.env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+
+def test_size_guard_passes_small_files_and_lfs_pointers(tmp_path: Path, guard_script) -> None:
+    repo = Repo(tmp_path)
+    pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\n"
+    repo.commit(
+        {
+            "app/main.py": b"print('hi')\n",
+            "data/exactly-10-MiB.bin": b"\0" * (10 * MB),
+            ".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n",
+            "model.safetensors": pointer + b"size 52428800\n",
+        }
+    )
+    result = repo.guard(guard_script)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No file over 10 MB" in result.stdout
+
+
+def test_size_guard_names_a_big_file_outside_lfs(tmp_path: Path, guard_script) -> None:
+    repo = Repo(tmp_path)
+    repo.commit({"app/main.py": b"x = 1\n", "data/big file.bin": os.urandom(10 * MB + 1)})
+    result = repo.guard(guard_script)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"::error file=data/big file.bin::data/big file.bin is {10 * MB + 1} bytes" in (
+        result.stdout
+    )
+
+
+def test_size_guard_sees_a_big_file_left_in_history(tmp_path: Path, guard_script) -> None:
+    repo = Repo(tmp_path)
+    repo.commit({"weights.bin": os.urandom(11 * MB)})
+    repo.commit({"app/main.py": b"x = 1\n"}, remove=("weights.bin",))
+    result = repo.guard(guard_script)
+    assert result.returncode == 1
+    assert "weights.bin" in result.stdout
+
+
+# --- the template repository's CI matrix -----------------------------------------------------
+
+
+def copier_choices(question: str) -> list[str]:
+    return list(
+        yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))[question]["choices"]
+    )
+
+
+def test_template_ci_matrix_covers_the_variants() -> None:
+    workflow = load(TEMPLATE_WORKFLOWS / "ci.yml")
+    jobs = workflow["jobs"]
+    assert {"lint", "render", "docker"} <= set(jobs)
+    pythons = copier_choices("python_version")
+
+    render_matrix = jobs["render"]["strategy"]["matrix"]
+    assert render_matrix["framework"] == list(FRAMEWORKS)
+    assert render_matrix["python"] == pythons
+    sets = render_matrix["services"]
+    assert {"none", "all"} <= set(sets) and len(sets) >= 4
+    assert set(sets) - {"none", "all"} <= set(SERVICES)
+    render_runs = "\n".join(s.get("run", "") for s in jobs["render"]["steps"])
+    assert re.search(r"copier\S* copy", render_runs)
+    for command in ('--data "python_version=$PYTHON_VERSION"', "requirements-dev.txt", "pytest"):
+        assert command in render_runs
+
+    docker_matrix = jobs["docker"]["strategy"]["matrix"]
+    assert docker_matrix["framework"] == list(FRAMEWORKS)
+    assert docker_matrix["services"] == ["none", "all"]
+    assert docker_matrix["python"] == pythons
+    docker_runs = "\n".join(s.get("run", "") for s in jobs["docker"]["steps"])
+    assert "PYTHON_IMAGE=python:$PYTHON_VERSION-slim" in docker_runs
+    assert "/health/live" in docker_runs
+
+    lint_runs = "\n".join(s.get("run", "") for s in jobs["lint"]["steps"])
+    for command in ("ruff check", "hadolint", "zizmor --offline"):
+        assert command in lint_runs
