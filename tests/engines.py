@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn, Self
 
 import pytest
+from standins.checking import free_port
 
 if TYPE_CHECKING:
     import docker
@@ -35,11 +36,18 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip("NOT RUN, needs a real engine: " + reason)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def stop_process(process: subprocess.Popen[bytes], within: float) -> bool:
+    """SIGTERM, then SIGKILL after `within` seconds; whether SIGTERM was enough."""
+    if process.poll() is not None:
+        return True
+    process.terminate()
+    try:
+        process.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return False
+    return True
 
 
 def _accepts(port: int) -> bool:
@@ -285,10 +293,5 @@ class RedisServer(_Server):
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, within=15)
         self._wait_until(False, "redis-server")

@@ -92,6 +92,23 @@ def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None, time
     )
 
 
+# Commits in throwaway repos need an identity; the machine's git config may have none.
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    """`git *args` in `cwd`; its stdout, or the test fails with git's stderr."""
+    result = run("git", *args, cwd=cwd, env=GIT_ENV, timeout=120)
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
 def build_venv(location: Path, requirements: list[str], cwd: Path | None = None) -> Path:
     """A new virtualenv at `location` with `requirements` (pip args) installed; its python."""
     venv.EnvBuilder(with_pip=True).create(location)

@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any
 
 import pytest
-from engines import PostgresServer, RedisServer, free_port
+from engines import PostgresServer, RedisServer, free_port, stop_process
 from standins import (
     CohereStandin,
     ElasticsearchStandin,
@@ -258,16 +258,7 @@ class App:
     def stop(self) -> bool:
         """SIGTERM, then SIGKILL after 20 s; whether SIGTERM was enough."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return True
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            return False
-        return True
+        return process is None or stop_process(process, within=20)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

@@ -8,22 +8,14 @@ then updated with the real copier CLI.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from support import FRAMEWORKS, ROOT, copier_cli
+from support import FRAMEWORKS, ROOT, copier_cli, git
 
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
 IGNORED = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache")
 MIGRATION = """_migrations:
   - version: "0.2.0"
@@ -31,13 +23,6 @@ MIGRATION = """_migrations:
     command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/extensions/migrate_answers.py",
               "--rename", "pinned=pin_space"]
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=True
-    )
-    return result.stdout
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from engines import unavailable
-from support import FRAMEWORKS, ROOT, SERVICES, render, run
+from support import FRAMEWORKS, GIT_ENV, ROOT, SERVICES, git, render, run
 
 TEMPLATE_WORKFLOWS = ROOT / ".github" / "workflows"
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
@@ -160,18 +160,10 @@ def guard_script(spaces: dict[bool, Path]) -> str:
 class Repo:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.env = {
-            **os.environ,
-            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
-        }  # fmt: skip
         self.git("init", "-q", "-b", "main")
 
     def git(self, *args: str) -> None:
-        result = subprocess.run(
-            ["git", *args], cwd=self.path, env=self.env, capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stderr
+        git(self.path, *args)
 
     def commit(self, files: dict[str, bytes], remove: tuple[str, ...] = ()) -> None:
         for name, content in files.items():
@@ -186,7 +178,7 @@ class Repo:
         # As GitHub runs a `shell: bash` step.
         return subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-            cwd=self.path, env=self.env, capture_output=True, text=True, check=False,
+            cwd=self.path, env=GIT_ENV, capture_output=True, text=True, check=False,
         )  # fmt: skip
 
 

@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["RecordedRequest", "Reply", "StandinServer"]
+__all__ = ["RecordedRequest", "Reply", "StandinServer", "read_request"]
 
 BASE_MODES = ("ok", "unauthorized", "hang", "error")
 
@@ -84,6 +84,28 @@ class Reply:
         return payload, headers
 
 
+def read_request(handler: BaseHTTPRequestHandler) -> RecordedRequest:
+    """The request a handler is serving, its body read whether sized or chunked."""
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        chunks = []
+        while size := int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            chunks.append(handler.rfile.read(size))
+            handler.rfile.readline()
+        handler.rfile.readline()  # the blank line after the last, empty chunk
+        body = b"".join(chunks)
+    else:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+    split = urlsplit(handler.path)
+    return RecordedRequest(
+        method=handler.command,
+        path=unquote(split.path),
+        query=parse_qs(split.query, keep_blank_values=True),
+        headers={name.lower(): value for name, value in handler.headers.items()},
+        body=body,
+    )
+
+
 def json_reply(status: int, body: Any, **headers: str) -> Reply:
     return Reply(status, body, dict(headers))
 
@@ -107,16 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.standin._track(self.connection, add=False)
 
     def _serve(self) -> None:
-        split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        request = RecordedRequest(
-            method=self.command,
-            path=split.path,
-            query=parse_qs(split.query, keep_blank_values=True),
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=body,
-        )
+        request = read_request(self)
         standin = self.server.standin
         standin._record(request)
         reply = standin._dispatch(request)

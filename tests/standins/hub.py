@@ -3,8 +3,8 @@
 This is NOT the Hub. It answers the few routes that a deploy command built on
 ``huggingface_hub.HfApi`` uses, with bodies shaped so that the real client
 library (2.4.0) parses them, and it records everything it receives so that tests
-can assert on it. It is self-contained (standard library only) and serves two
-``ThreadingHTTPServer`` instances on 127.0.0.1, each on a free port, from
+can assert on it. Built on the standard library and ``_server``'s request record, it
+serves two ``ThreadingHTTPServer`` instances on 127.0.0.1, each on a free port, from
 daemon threads:
 
 * ``hub.url``: the Hub API. Point the client at it with
@@ -70,12 +70,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
+
+from ._server import RecordedRequest, read_request
 
 __all__ = [
     "SPACE_STAGES",
     "CommitRecord",
-    "HubRequest",
     "HubStandIn",
     "RepoRecord",
 ]
@@ -119,20 +120,6 @@ def _now() -> str:
 def _git_blob_oid(content: bytes) -> str:
     """The git object id of a blob, which is what the client compares for regular files."""
     return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
-
-
-@dataclass(frozen=True)
-class HubRequest:
-    """One request as a stand-in server received it. Header names are lower-cased."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes = b""
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
 
 
 @dataclass(frozen=True)
@@ -244,29 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
     def _serve(self) -> None:
-        split = urlsplit(self.path)
-        request = HubRequest(
-            method=self.command,
-            path=unquote(split.path),
-            query=parse_qs(split.query, keep_blank_values=True),
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=self._read_body(),
-        )
-        self.server.handle_request_for(request, self)
+        self.server.handle_request_for(read_request(self), self)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
@@ -304,7 +270,7 @@ class _Server(ThreadingHTTPServer):
         self.role = role
         super().__init__(("127.0.0.1", 0), _Handler)
 
-    def handle_request_for(self, request: HubRequest, handler: _Handler) -> None:
+    def handle_request_for(self, request: RecordedRequest, handler: _Handler) -> None:
         if self.role == "hub":
             self.owner._handle_hub(request, handler)
         else:
@@ -361,11 +327,11 @@ class HubStandIn:
         self.refuse_space_creation = refuse_space_creation
         self.lfs_threshold = lfs_threshold
 
-        self.requests: list[HubRequest] = []
-        self.space_requests: list[HubRequest] = []
+        self.requests: list[RecordedRequest] = []
+        self.space_requests: list[RecordedRequest] = []
         self.repos: dict[str, RepoRecord] = {}
         self.commits: list[CommitRecord] = []
-        self.unhandled: list[HubRequest] = []
+        self.unhandled: list[RecordedRequest] = []
         self.space_id: str | None = None
         self.runtime_polls = 0
 
@@ -535,7 +501,7 @@ class HubStandIn:
 
     # -- Space app --------------------------------------------------------------------
 
-    def _handle_space(self, request: HubRequest, handler: _Handler) -> None:
+    def _handle_space(self, request: RecordedRequest, handler: _Handler) -> None:
         with self._lock:
             self.space_requests.append(request)
             if request.path == "/health" and request.method in ("GET", "HEAD"):
@@ -554,7 +520,7 @@ class HubStandIn:
 
     # -- Hub API ----------------------------------------------------------------------
 
-    def _handle_hub(self, request: HubRequest, handler: _Handler) -> None:
+    def _handle_hub(self, request: RecordedRequest, handler: _Handler) -> None:
         with self._lock:
             self.requests.append(request)
         try:
@@ -568,7 +534,7 @@ class HubStandIn:
         else:
             handler.send_json(200, result)
 
-    def _check_fault(self, request: HubRequest) -> None:
+    def _check_fault(self, request: RecordedRequest) -> None:
         with self._lock:
             for fault in self._faults:
                 if fault.method == request.method and request.path.startswith(fault.path):
@@ -578,7 +544,7 @@ class HubStandIn:
                             self._faults.remove(fault)
                     raise _error(fault.status, fault.error)
 
-    def _authenticated(self, request: HubRequest, *, required: bool = True) -> bool:
+    def _authenticated(self, request: RecordedRequest, *, required: bool = True) -> bool:
         auth = request.headers.get("authorization")
         if auth is None:
             if required:
@@ -589,7 +555,7 @@ class HubStandIn:
             raise _error(401, _INVALID_TOKEN, **{"X-Error-Message": _INVALID_TOKEN})
         return True
 
-    def _route(self, request: HubRequest) -> Any:
+    def _route(self, request: RecordedRequest) -> Any:
         method, path = request.method, request.path
         if path == "/api/whoami-v2" and method == "GET":
             self._authenticated(request)
@@ -629,7 +595,7 @@ class HubStandIn:
             },
         }
 
-    def _validate_yaml(self, request: HubRequest) -> dict[str, Any]:
+    def _validate_yaml(self, request: RecordedRequest) -> dict[str, Any]:
         content = str((request.json() or {}).get("content", ""))
         lines = content.splitlines()
         if not lines or lines[0].strip() != "---":
@@ -640,7 +606,7 @@ class HubStandIn:
             )
         return {"errors": [], "warnings": []}
 
-    def _create_repo(self, request: HubRequest) -> dict[str, Any]:
+    def _create_repo(self, request: RecordedRequest) -> dict[str, Any]:
         payload = request.json() or {}
         name = payload.get("name")
         namespace = payload.get("organization") or self.user
@@ -708,7 +674,7 @@ class HubStandIn:
             return _error(403, f"Forbidden: your plan does not allow creating {sdk} Spaces.")
         return _error(int(self.refuse_space_creation or 400), "Space creation refused")
 
-    def _delete_repo(self, request: HubRequest) -> None:
+    def _delete_repo(self, request: RecordedRequest) -> None:
         payload = request.json() or {}
         repo_id = f"{payload.get('organization') or self.user}/{payload.get('name')}"
         key = self._key(payload.get("type") or "model", repo_id)
@@ -727,7 +693,7 @@ class HubStandIn:
     def _not_found() -> _Reply:
         return _error(404, "Repository not found", **{"X-Error-Code": "RepoNotFound"})
 
-    def _repo_route(self, request: HubRequest, repo_type: str, repo_id: str, rest: str) -> Any:
+    def _repo_route(self, request: RecordedRequest, repo_type: str, repo_id: str, rest: str) -> Any:
         method = request.method
         authenticated = self._authenticated(request, required=False)
         with self._lock:
@@ -848,7 +814,7 @@ class HubStandIn:
             raise _error(404, f"{folder} does not exist", **{"X-Error-Code": "EntryNotFound"})
         return list(entries.values())
 
-    def _preupload(self, repo: RepoRecord, request: HubRequest) -> dict[str, Any]:
+    def _preupload(self, repo: RepoRecord, request: RecordedRequest) -> dict[str, Any]:
         payload = request.json() or {}
         with self._lock:
             gitignore = payload.get("gitIgnore")
@@ -871,7 +837,7 @@ class HubStandIn:
                 )
         return {"files": answers, "commitOid": repo.sha}
 
-    def _commit(self, repo: RepoRecord, request: HubRequest, revision: str) -> dict[str, Any]:
+    def _commit(self, repo: RepoRecord, request: RecordedRequest, revision: str) -> dict[str, Any]:
         header: dict[str, Any] | None = None
         added: dict[str, bytes] = {}
         lfs: dict[str, dict[str, Any]] = {}
@@ -943,7 +909,7 @@ class HubStandIn:
             "pullRequestUrl": None,
         }
 
-    def _secrets(self, repo: RepoRecord, request: HubRequest, tail: str) -> Any:
+    def _secrets(self, repo: RepoRecord, request: RecordedRequest, tail: str) -> Any:
         payload = request.json() or {}
         with self._lock:
             if request.method == "GET" and not tail:
@@ -963,7 +929,7 @@ class HubStandIn:
                 return None
         raise _error(405, f"{request.method} is not allowed on {request.path}")
 
-    def _variables(self, repo: RepoRecord, request: HubRequest, tail: str) -> Any:
+    def _variables(self, repo: RepoRecord, request: RecordedRequest, tail: str) -> Any:
         payload = request.json() or {}
         with self._lock:
             if request.method == "POST" and not tail:
@@ -986,7 +952,7 @@ class HubStandIn:
             raise _error(400, f"Invalid key {key!r}: use letters, digits and underscores")
         return key
 
-    def _runtime_route(self, repo: RepoRecord, request: HubRequest, tail: str) -> Any:
+    def _runtime_route(self, repo: RepoRecord, request: RecordedRequest, tail: str) -> Any:
         if request.method != "GET" or tail:
             raise _error(405, f"{request.method} is not allowed on {request.path}")
         with self._lock:
@@ -995,7 +961,7 @@ class HubStandIn:
             self.runtime_polls += 1
         return runtime
 
-    def _restart(self, repo: RepoRecord, request: HubRequest, tail: str) -> Any:
+    def _restart(self, repo: RepoRecord, request: RecordedRequest, tail: str) -> Any:
         if request.method != "POST" or tail:
             raise _error(405, f"{request.method} is not allowed on {request.path}")
         if repo.sdk == "static":
@@ -1004,7 +970,7 @@ class HubStandIn:
             repo.stage_index = 0
             return self._runtime(repo)
 
-    def _logs(self, repo: RepoRecord, request: HubRequest, tail: str) -> _Events:
+    def _logs(self, repo: RepoRecord, request: RecordedRequest, tail: str) -> _Events:
         if request.method != "GET" or tail not in ("build", "run"):
             raise _error(404, f"No such logs: {tail!r}")
         with self._lock:
