@@ -143,6 +143,8 @@ def regex_problem(value: str) -> str:
 
 
 def api_prefix_problem(value: str) -> str:
+    if value == "":
+        return ""  # routes at the root
     if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", value):
         return f"{value!r} is not a path prefix; start with '/', no trailing slash, e.g. /api/v1"
     return ""
@@ -242,12 +244,22 @@ class ContextUpdater(ContextHook):
             for key, flavor in catalogue["services"]["elasticsearch"]["flavors"].items()
         }
         context["chosen_services"] = chosen
-        context["app_variables"] = catalogue["app"]["variables"]
+        framework = context.get("framework") or "fastapi"
+        context["app_variables"] = [
+            v
+            for v in catalogue["app"]["variables"]
+            if framework in v.get("frameworks", [framework])
+        ]
         context["service_variables"] = [v for s in chosen for v in s["variables"]]
         context["all_variables"] = context["app_variables"] + context["service_variables"]
         context["service_requirements"] = [
             r for s in chosen for r in service_requirements(s, flavor)
         ]
+        context["template_variable_names"] = sorted(
+            {v["name"] for v in catalogue["app"]["variables"]}
+            | {v["name"] for s in catalogue["services"].values() for v in s["variables"]}
+            | set(catalogue.get("retired_variables", []))
+        )
         context["space_id"] = f"{owner}/{name}"
         context["space_host"] = f"{space_subdomain(owner, name)}.hf.space"
         context["space_url"] = f"https://{context['space_host']}"
@@ -272,6 +284,8 @@ class SpaceFilters(Extension):
                 "py_repr": py_literal,
                 "expected_format": expected_format,
                 "py_tuple": py_tuple,
+                "field_extra": field_extra,
+                "py_kwarg": py_kwarg,
             }
         )
 
@@ -287,6 +301,7 @@ def expected_format(variable: dict[str, Any]) -> str:
     return {
         "host": "a host name only, without scheme, port or path",
         "port": "a port number from 1 to 65535",
+        "count": "a whole number from 1 to 64",
         "float": "a positive number of seconds",
         "bool": "true or false",
         "origins": "comma-separated origins like https://myapp.vercel.app, no path or *",
@@ -300,7 +315,17 @@ def py_literal(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(py_literal(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
     return repr(value)
+
+
+def field_extra(variable: dict[str, Any]) -> dict[str, Any]:
+    """What a settings field records beyond its type and help, for the deploy and error messages."""
+    extra: dict[str, Any] = {"service": variable["service"], "expected": expected_format(variable)}
+    if variable.get("on_space") is False:
+        extra["on_space"] = False
+    return extra
 
 
 def py_tuple(value: Any) -> str:
@@ -332,6 +357,18 @@ def py_assign(prefix: str, value: Any) -> str:
     if len(inner) + len(py_literal(value)) <= LINE_LENGTH:
         return f"{prefix}(\n{inner}{py_literal(value)}\n{indent})"
     return flat
+
+
+def py_kwarg(name: str, value: Any, indent: str = "        ") -> str:
+    """One `name=value,` argument line as ruff format lays it out in an exploded call.
+
+    A dict too long for the line is exploded one item per line; a string is never split.
+    """
+    flat = f"{indent}{name}={py_literal(value)},"
+    if len(flat) <= LINE_LENGTH or not isinstance(value, dict):
+        return flat
+    items = "".join(f"{indent}    {py_literal(k)}: {py_literal(v)},\n" for k, v in value.items())
+    return f"{indent}{name}={{\n{items}{indent}}},"
 
 
 def env_quote(value: Any) -> str:

@@ -64,9 +64,13 @@ def _yaml_value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def variables_of(services: list[str]) -> set[str]:
-    """Every env var the app and the given services read, per the catalogue."""
-    names = {v["name"] for v in CATALOGUE["app"]["variables"]}
+def variables_of(services: list[str], framework: str = "fastapi") -> set[str]:
+    """Every env var the app (in `framework`) and the given services read, per the catalogue."""
+    names = {
+        v["name"]
+        for v in CATALOGUE["app"]["variables"]
+        if framework in v.get("frameworks", [framework])
+    }
     for service in services:
         names |= {v["name"] for v in CATALOGUE["services"][service]["variables"]}
     return names

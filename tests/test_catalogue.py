@@ -8,7 +8,7 @@ import sys
 import pytest
 from support import CATALOGUE, ROOT, SERVICES, run
 
-KINDS = {"url", "host", "port", "float", "bool", "text", "origins", "regex"}
+KINDS = {"url", "host", "port", "count", "float", "bool", "text", "origins", "regex"}
 SERVICE_MODULES = ROOT / "template" / "{{package_name}}" / "services"
 
 
@@ -24,7 +24,7 @@ def test_each_service_has_exactly_one_module() -> None:
         for path in SERVICE_MODULES.iterdir()
         if (
             match := re.fullmatch(
-                r"\{% if '(\w+)' in services %\}\1\.py\{% endif %\}\.jinja", path.name
+                r"\{% if '(\w+)' in services %\}\1\.py\{% endif %\}(\.jinja)?", path.name
             )
         )
     }

@@ -105,7 +105,7 @@ def test_dockerfile_is_hadolint_clean(variant) -> None:
 
 def test_env_example_and_secrets_md_name_exactly_the_chosen_variables(variant) -> None:
     answers, project = variant
-    expected = variables_of(answers.get("services", []))
+    expected = variables_of(answers.get("services", []), answers.get("framework", "fastapi"))
     env_example = (project / ".env.example").read_text(encoding="utf-8")
     assert set(re.findall(r"^([A-Z][A-Z0-9_]+)=", env_example, re.MULTILINE)) == expected
     secrets_md = (project / "SECRETS.md").read_text(encoding="utf-8")

@@ -1,0 +1,1 @@
+# Owned by the template: `copier update` keeps this file current; don't edit it.

@@ -1,3 +1,4 @@
+# Owned by the template: `copier update` keeps this file current; don't edit it.
 """Docker HEALTHCHECK: exit 0 when /health/live answers, without curl in the image."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Owned by the template: `copier update` keeps this file current; don't edit it.
 """Server-sent events that reach the browser as they are sent.
 
 Proxies in front of a Space may buffer a response until it ends; these headers ask

@@ -1,3 +1,4 @@
+# Owned by the template: `copier update` keeps this file current; don't edit it.
 """What every readiness check shares: its failure type and a secret-free description."""
 
 from __future__ import annotations
