@@ -36,9 +36,9 @@ def load_catalogue() -> dict[str, Any]:
     data = yaml.safe_load(CATALOGUE_PATH.read_text(encoding="utf-8"))
     for variable in data["app"]["variables"]:
         variable["service"] = "app"
-    for name, service in data["services"].items():
-        service["name"] = name
-        for variable in service["variables"]:
+    for name, part in [*data["services"].items(), *data.get("features", {}).items()]:
+        part["name"] = name
+        for variable in part["variables"]:
             variable["service"] = name
     return data
 
@@ -215,6 +215,12 @@ def chosen_services(services: list[str] | None) -> list[dict[str, Any]]:
     return [service for name, service in catalogue.items() if name in wanted]
 
 
+def chosen_features(answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """The optional parts of the app the answers turn on, e.g. `auth: jwt` -> the jwt feature."""
+    features = load_catalogue().get("features", {}).values()
+    return [f for f in features if all(answers.get(q) == v for q, v in f["when"].items())]
+
+
 def service_requirements(service: dict[str, Any], flavor: str) -> list[str]:
     flavors = service.get("flavors")
     return list(flavors[flavor]["requirements"]) if flavors else list(service["requirements"])
@@ -250,14 +256,20 @@ class ContextUpdater(ContextHook):
             for v in catalogue["app"]["variables"]
             if framework in v.get("frameworks", [framework])
         ]
+        features = chosen_features(context)
+        context["chosen_features"] = features
         context["service_variables"] = [v for s in chosen for v in s["variables"]]
-        context["all_variables"] = context["app_variables"] + context["service_variables"]
+        context["feature_variables"] = [v for f in features for v in f["variables"]]
+        context["all_variables"] = (
+            context["app_variables"] + context["service_variables"] + context["feature_variables"]
+        )
         context["service_requirements"] = [
             r for s in chosen for r in service_requirements(s, flavor)
-        ]
+        ] + [r for f in features for r in f["requirements"]]
+        parts = [*catalogue["services"].values(), *catalogue.get("features", {}).values()]
         context["template_variable_names"] = sorted(
             {v["name"] for v in catalogue["app"]["variables"]}
-            | {v["name"] for s in catalogue["services"].values() for v in s["variables"]}
+            | {v["name"] for part in parts for v in part["variables"]}
             | set(catalogue.get("retired_variables", []))
         )
         context["space_id"] = f"{owner}/{name}"

@@ -29,7 +29,8 @@ def template_fields() -> set[str]:
     """Every field name the template has declared: the catalogue's variables, lower-cased."""
     catalogue = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
     names = {v["name"] for v in catalogue["app"]["variables"]}
-    names |= {v["name"] for s in catalogue["services"].values() for v in s["variables"]}
+    parts = [*catalogue["services"].values(), *catalogue.get("features", {}).values()]
+    names |= {v["name"] for part in parts for v in part["variables"]}
     names |= set(catalogue.get("retired_variables", []))
     return {name.lower() for name in names}
 
