@@ -314,6 +314,7 @@ def expected_format(variable: dict[str, Any]) -> str:
         "host": "a host name only, without scheme, port or path",
         "port": "a port number from 1 to 65535",
         "count": "a whole number from 1 to 64",
+        "service_names": "comma-separated names of this Space's services",
         "float": "a positive number of seconds",
         "bool": "true or false",
         "origins": "comma-separated origins like https://myapp.vercel.app, no path or *",

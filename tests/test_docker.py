@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from engines import base_image, docker_client
-from support import FRAMEWORKS, ROOT, SERVICES, render
+from support import FRAMEWORKS, SERVICES, render
 
 pytestmark = pytest.mark.docker
 
@@ -267,17 +267,6 @@ def running(space: Space, engine, figures) -> Iterator[Running]:
         yield started
 
 
-def service_modules_missing() -> list[str]:
-    services_dir = ROOT / "template" / "{{package_name}}" / "services"
-    return [
-        name
-        for name in SERVICES
-        if not (
-            services_dir / f"{{% if '{name}' in services %}}{name}.py{{% endif %}}.jinja"
-        ).exists()
-    ]
-
-
 # --- the image ---------------------------------------------------------------------------------
 
 
@@ -403,18 +392,10 @@ def test_docker_healthcheck_reaches_healthy(engine, space: Space) -> None:
 # --- readiness ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def service_modules() -> None:
-    missing = service_modules_missing()
-    if missing:
-        pytest.skip(f"service modules not written yet: {', '.join(missing)}")
-
-
-@pytest.mark.usefixtures("service_modules")
 def test_readiness_reports_the_given_services(engine, space: Space, running: Running) -> None:
     status, body = http_get(f"http://127.0.0.1:{running.host_port(7860)}/health", timeout=15)
     if not space.services:
-        assert (status, body) == (200, {"status": "ok", "services": {}})
+        assert (status, body) == (200, {"status": "ok", "services": {}, "startup": {}})
         return
     # Nothing set (the .env in the build context stayed out): every service says what to set.
     assert status == 503, body

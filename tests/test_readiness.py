@@ -616,3 +616,17 @@ def test_importing_and_creating_the_app_loads_no_sdk(
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
     # Nor was any service contacted.
     assert [name for name, s in servers.standins.items() if s.requests] == []
+
+
+def test_an_optional_service_failing_leaves_the_space_degraded_not_down(
+    start_app: Callable[..., App], backends: Backends
+) -> None:
+    app = start_app(**backends.environment(), OPTIONAL_SERVICES="groq,cohere")
+    app.until(all_ok, "200 with every service ok")
+    backends.standins["groq"].mode = "error"
+    result = app.until(ok_except("groq"), "groq failing")
+    assert (result.status, result.body["status"]) == (200, "degraded")
+    assert result.body["optional"] == ["cohere", "groq"]
+    backends.standins["openai"].mode = "unauthorized"
+    result = app.until(lambda r: r.body["status"] == "error", "a needed service failing too")
+    assert result.status == 503
