@@ -68,7 +68,7 @@ SAMPLE_BAD_ANSWERS: dict[str, list[str]] = {
 PITFALLS: dict[str, str] = {
     "qdrant": """
 - The console's cluster URL ends in `:6333`, and a URL without a port gets `:6333` from the
-  client too. Port 6333 is not one a Space may connect out on (see below): if `/health`
+  client too. Port 6333 is not one a Space may connect out on (see Ports above): if `/health`
   reports a timeout for `qdrant` on the Space while it answers locally, the port is the cause.
 - A Qdrant Cloud cluster needs `QDRANT_API_KEY`; a local Qdrant without auth does not.
 - With `QDRANT_COLLECTION` set, readiness fails until that collection exists. A new cluster is
@@ -105,7 +105,8 @@ PITFALLS: dict[str, str] = {
 """,
     "redis": """
 - **Upstash is TLS-only.** Its URL scheme is `rediss://` (two s); `redis://` to an Upstash
-  host fails, because the server expects a TLS handshake first. In the host form, keep `REDIS_TLS=true`.
+  host fails, because the server expects a TLS handshake first. In the host form, keep
+  `REDIS_TLS=true`.
 - Redis listens on 6379, which is not among the ports a Space may connect out on. Upstash also
   has a **REST API over HTTPS on 443**: set `UPSTASH_REDIS_REST_URL` and
   `UPSTASH_REDIS_REST_TOKEN` instead (and no `REDIS_URL`/`REDIS_HOST`) and the app talks to it
@@ -190,6 +191,27 @@ def _choices(env: jinja2.Environment, spec: dict[str, Any], answers: dict) -> li
     return [(None, value) for value in choices or []]
 
 
+def _prose(text: Any) -> str:
+    """Catalogue or copier.yml text as Markdown that shows it verbatim (code spans kept).
+
+    A regex's backslashes, a wildcard's `*` or a `<name>` would otherwise be read as
+    Markdown escapes, emphasis or HTML.
+    """
+    parts = re.split(r"(`[^`]*`)", " ".join(str(text).split()))
+    return "".join(
+        part
+        if part.startswith("`")
+        else re.sub(r"([\\*_\[\]])", r"\\\1", part).replace("<", "&lt;")
+        for part in parts
+    )
+
+
+def _literal(text: str) -> str:
+    """`text` as one code span, whatever backticks it holds."""
+    fence = "`" * (max(map(len, re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if "`" in text else f"`{text}`"
+
+
 def _code(value: Any) -> str:
     text = json.dumps(value) if isinstance(value, bool | list) else str(value)
     return f"`{text}`" if text.strip() else "empty"
@@ -216,7 +238,7 @@ def questions_page() -> str:
         for name, spec in questions.items()
     ]
     for name, spec in questions.items():
-        lines += ["", f"## `{name}`", "", " ".join(str(spec.get("help", "")).split()), ""]
+        lines += ["", f"## `{name}`", "", _prose(spec.get("help", "")), ""]
         default = spec.get("default")
         if isinstance(default, str) and "{{" in default:
             lines.append(
@@ -225,12 +247,13 @@ def questions_page() -> str:
         else:
             lines.append(f"- Default: {_code(answers[name])}")
         if "when" in spec:
-            lines.append(f"- Asked only when `{spec['when']}` is true")
+            condition = str(spec["when"]).removeprefix("{{").removesuffix("}}").strip()
+            lines.append(f"- Asked only when `{condition}`")
         choices = _choices(env, spec, answers)
         if choices:
             lines.append("- Allowed values:")
             lines += [
-                f"    - `{value}`" + (f": {label}" if label and label != value else "")
+                f"    - `{value}`" + (f": {_prose(label)}" if label and label != value else "")
                 for label, value in choices
             ]
         lines += _refusals(env, name, spec, answers)
@@ -250,9 +273,10 @@ def _refusals(env: jinja2.Environment, name: str, spec: dict, answers: dict) -> 
     for value in samples:
         message = _render(env, validator, {**answers, name: value}).strip()
         if not message:
-            log.warning("docs/hooks.py: %s=%r is now accepted; update SAMPLE_BAD_ANSWERS", name, value)
+            log.warning("docs/hooks.py: %s=%r is accepted now; fix SAMPLE_BAD_ANSWERS", name, value)
             continue
-        lines.append(f"    - `{value}`: {message}")
+        shown = f"`{value}`" if value.strip() else "spaces only"
+        lines.append(f"    - {shown}: {_literal(message)}")
     return lines
 
 
@@ -290,8 +314,13 @@ def _required(service: dict, variable: dict) -> str:
     return "**yes**" if variable.get("required") else "no"
 
 
+def _requirements(entry: dict) -> str:
+    return ", ".join(f"`{requirement}`" for requirement in entry["requirements"])
+
+
 def _ports_text() -> str:
-    return ", ".join(map(str, context.SPACE_OUTBOUND_PORTS))
+    *first, last = map(str, context.SPACE_OUTBOUND_PORTS)
+    return f"{', '.join(first)} and {last}"
 
 
 def _endpoint_port(variable: dict, variables: dict[str, dict]) -> int | None:
@@ -311,24 +340,24 @@ def service_page(name: str, service: dict) -> str:
     lines = [
         f"# {service['title']} (`{name}`)",
         "",
-        f"{service['summary']}. Generated from `extensions/services.yml` at build time.",
+        f"{_prose(service['summary'])}. Generated from `extensions/services.yml` at build time.",
         "",
         f"- Provider docs: <{service['docs']}>",
-        f"- Readiness check: {service['health_check']}",
+        f"- Readiness check: {_prose(service['health_check'])}",
         f"- Configured when {_configured_when(service)} is set",
     ]
     if service.get("flavors"):
         lines.append("- pip requirement, by the `elasticsearch_flavor` answer:")
         lines += [
-            f"    - `{key}` ({flavor['title']}): `{', '.join(flavor['requirements'])}`"
+            f"    - `{key}` ({_prose(flavor['title'])}): {_requirements(flavor)}"
             for key, flavor in service["flavors"].items()
         ]
     else:
-        lines.append(f"- pip requirement: `{', '.join(service['requirements'])}`")
+        lines.append(f"- pip requirements: {_requirements(service)}")
     if "forms" in service:
         lines += ["", "## Forms", "", "Configure **one** of these:", ""]
         lines += [
-            f"- {form['title']}: " + ", ".join(f"`{v}`" for v in form["variables"])
+            f"- {_prose(form['title'])}: " + ", ".join(f"`{v}`" for v in form["variables"])
             for form in service["forms"]
         ]
     lines += [
@@ -340,7 +369,8 @@ def service_page(name: str, service: dict) -> str:
     ]
     lines += [
         f"| `{v['name']}` | {_setting(v)} | {_required(service, v)} "
-        f"| {context.expected_format(v)} | {_code(v['default']) if 'default' in v else ''} |"
+        f"| {_prose(context.expected_format(v))} "
+        f"| {_code(v['default']) if 'default' in v else ''} |"
         for v in service["variables"]
     ]
     for v in service["variables"]:
@@ -348,9 +378,9 @@ def service_page(name: str, service: dict) -> str:
             "",
             f"### `{v['name']}`",
             "",
-            v["help"],
+            _prose(v["help"]),
             "",
-            f"- Where to get it: {v['where']}",
+            f"- Where to get it: {_prose(v['where'])}",
             f"- Example: `{v['example']}`",
         ]
     endpoint_lines = []
@@ -362,7 +392,7 @@ def service_page(name: str, service: dict) -> str:
             continue
         reachable = port in context.SPACE_OUTBOUND_PORTS
         verdict = "a port a Space can reach" if reachable else "**not** a port a Space can reach"
-        endpoint_lines.append(f"- `{v['name']}` like the example connects to port {port}: {verdict}")
+        endpoint_lines.append(f"- `{v['name']}` as in the example: port {port}, {verdict}")
     if endpoint_lines:
         lines += [
             "",
@@ -395,7 +425,7 @@ def services_index(catalogue: dict) -> str:
         "|---------|------|-----------------|",
     ]
     lines += [
-        f"| [{s['title']}]({name}.md) | {s['summary']} | {s['health_check']} |"
+        f"| [{s['title']}]({name}.md) | {_prose(s['summary'])} | {_prose(s['health_check'])} |"
         for name, s in catalogue["services"].items()
     ]
     lines += [
@@ -428,10 +458,15 @@ def _app_variables_table(catalogue: dict) -> str:
     ]
     rows += [
         f"| `{v['name']}` | {_setting(v)} | {_code(v['default']) if 'default' in v else ''} "
-        f"| {context.expected_format(v)} | {v['help']} |"
+        f"| {_prose(context.expected_format(v))} | {_prose(v['help'])}{_frameworks_note(v)} |"
         for v in catalogue["app"]["variables"]
     ]
     return "\n".join(rows)
+
+
+def _frameworks_note(variable: dict) -> str:
+    frameworks = variable.get("frameworks")
+    return f" ({', '.join(frameworks)} only)" if frameworks else ""
 
 
 def _readiness_table(catalogue: dict) -> str:
@@ -440,7 +475,8 @@ def _readiness_table(catalogue: dict) -> str:
         "|---------|-----------|----------------------|",
     ]
     rows += [
-        f"| [`{name}`](services/{name}.md) | {s['health_check']} | {_configured_when(s)} is set |"
+        f"| [`{name}`](services/{name}.md) | {_prose(s['health_check'])} "
+        f"| {_configured_when(s)} is set |"
         for name, s in catalogue["services"].items()
     ]
     return "\n".join(rows)
