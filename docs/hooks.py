@@ -194,16 +194,16 @@ def _choices(env: jinja2.Environment, spec: dict[str, Any], answers: dict) -> li
 def _prose(text: Any) -> str:
     """Catalogue or copier.yml text as Markdown that shows it verbatim (code spans kept).
 
-    A regex's backslashes, a wildcard's `*` or a `<name>` would otherwise be read as
-    Markdown escapes, emphasis or HTML.
+    A regex's backslashes, a wildcard's `*`, a `|` in a table cell or a `<name>` would
+    otherwise be read as Markdown escapes, emphasis, a cell border or HTML.
     """
     parts = re.split(r"(`[^`]*`)", " ".join(str(text).split()))
-    return "".join(
-        part
-        if part.startswith("`")
-        else re.sub(r"([\\*_\[\]])", r"\\\1", part).replace("<", "&lt;")
-        for part in parts
-    )
+    return "".join(part if part.startswith("`") else _escape(part) for part in parts)
+
+
+def _escape(text: str) -> str:
+    escaped = re.sub(r"([\\*_\[\]|])", r"\\\1", text)
+    return escaped.replace("&", "&amp;").replace("<", "&lt;")
 
 
 def _literal(text: str) -> str:

@@ -6,6 +6,7 @@ as the template's CI.
 from __future__ import annotations
 
 import html
+import importlib.util
 import os
 import re
 import shutil
@@ -15,9 +16,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import markdown
 import pytest
 import yaml
 from engines import unavailable
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from support import CATALOGUE, ROOT, SERVICES, extension, run
 
 DOCS_WORKFLOW = ROOT / ".github" / "workflows" / "docs.yml"
@@ -89,6 +93,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert elapsed < BUILD_BUDGET_SECONDS, f"mkdocs build took {elapsed:.1f} s"
     print(f"mkdocs build --strict: {elapsed:.2f} s")
     return destination
+
+
+def load_hooks() -> Any:
+    """docs/hooks.py, imported by path as mkdocs does."""
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def copier_questions() -> dict[str, dict[str, Any]]:
@@ -212,6 +225,48 @@ def test_a_new_service_gets_a_page_and_strict_mode_wants_its_pitfalls(tmp_path: 
     strict = mkdocs("--strict", "--site-dir", tmp_path / "strict", cwd=tmp_path)
     assert strict.returncode != 0
     assert "pinecone" in strict.stderr
+
+
+PROSE = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="`"),
+    min_size=1,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=PROSE)
+@example(text=r"https://myapp-[a-z0-9-]+\.vercel\.app")
+@example(text="&lt; means <, &amp; means &, https://*.vercel.app *and* a|b <http://x>")
+def test_catalogue_text_reads_on_the_page_exactly_as_written(text: str) -> None:
+    """Regexes, wildcards, pipes and angle brackets in the sources are shown, not interpreted,
+    in a list item and in a table cell alike."""
+    prose = load_hooks_once()._prose(text)
+    expected = " ".join(f"x: {text}".split())
+    extensions = ["tables", "attr_list", "pymdownx.superfences", "pymdownx.inlinehilite"]
+    item = markdown.markdown(f"- x: {prose}", extensions=extensions)
+    table = markdown.markdown(f"| a | b |\n|---|---|\n| x: {prose} | y |", extensions=extensions)
+    for rendered in (item, table):
+        parser = _Text()
+        parser.feed(f"<article>{rendered}</article>")
+        shown = " ".join("".join(parser.parts).split())
+        assert expected in shown, (text, prose, rendered)
+
+
+_HOOKS: list[Any] = []
+
+
+def load_hooks_once() -> Any:
+    if not _HOOKS:
+        _HOOKS.append(load_hooks())
+    return _HOOKS[0]
+
+
+def test_docs_hooks_are_ruff_clean() -> None:
+    # tests/test_lint.py leaves docs/ out (its Markdown snippets); the hook is code.
+    hooks = ROOT / "docs" / "hooks.py"
+    for command in (("check",), ("format", "--check")):
+        result = run(sys.executable, "-m", "ruff", *command, "--no-cache", hooks, cwd=ROOT)
+        assert result.returncode == 0, result.stdout
 
 
 # --- the Pages workflow ------------------------------------------------------------------------

@@ -96,14 +96,18 @@ def test_first_command_bootstraps_copier_then_reuses_it(checkout: Path, tmp_path
 
 
 def test_render_venv_follows_pyproject(checkout: Path, tmp_path: Path) -> None:
-    """A changed range in the test group rebuilds the venv (runs after the bootstrap test)."""
+    """A changed range in the test group rebuilds the venv (runs after the bootstrap test).
+
+    The new range matches nothing, so the rebuild fails fast: one clear line, exit 1, and the
+    stamp is left alone so the next run tries again.
+    """
     stamp = checkout / ".cache" / "render-venv" / "requirements.txt"
     if not stamp.is_file():
         pytest.skip("the bootstrap test did not run, so there is no venv to rebuild")
     pyproject = checkout / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
     assert '"copier>=9.10,<10"' in text, "update this test with pyproject's copier range"
-    pyproject.write_text(text.replace('"copier>=9.10,<10"', '"copier>=9.10,<11"'), "utf-8")
+    pyproject.write_text(text.replace('"copier>=9.10,<10"', '"copier>=9.10,<9.10"'), "utf-8")
     try:
         result = run(
             sys.executable, "scripts/new-space", tmp_path / "space", "--defaults",
@@ -111,9 +115,12 @@ def test_render_venv_follows_pyproject(checkout: Path, tmp_path: Path) -> None:
         )  # fmt: skip
     finally:
         pyproject.write_text(text, "utf-8")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "installing copier>=9.10,<11" in result.stderr
-    assert "copier>=9.10,<11" in stamp.read_text(encoding="utf-8")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "installing copier>=9.10,<9.10" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("new-space: building ")
+    assert "Traceback" not in result.stderr
+    assert not stamp.exists()  # the venv was cleared and not finished: rebuilt next time
+    assert not (tmp_path / "space").exists()
 
 
 def test_new_space_uses_the_python_it_is_given(tmp_path: Path) -> None:
