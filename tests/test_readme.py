@@ -166,3 +166,11 @@ def test_ci_workflow_runs_the_same_pytest() -> None:
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text("utf-8"))
     runs = [step.get("run", "") for step in workflow["jobs"]["suite"]["steps"]]
     assert any(run.strip() == "python -m pytest" for run in runs)
+
+
+def test_readme_links_point_at_files_that_exist() -> None:
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README)
+    local = [link for link in links if "://" not in link]
+    assert "docs/quickstart.md" in local
+    for link in local:
+        assert (ROOT / link).exists(), f"README links to {link}, which does not exist"
