@@ -464,6 +464,30 @@ def _app_variables_table(catalogue: dict) -> str:
     return "\n".join(rows)
 
 
+def _feature_variables(catalogue: dict) -> str:
+    features = catalogue.get("features") or {}
+    if not features:
+        return "No optional features in this release."
+    lines = []
+    for name, feature in features.items():
+        when = ", ".join(f"`{question}: {value}`" for question, value in feature["when"].items())
+        lines += [
+            f"### {_prose(feature.get('title', name))} (`{name}`)",
+            "",
+            f"Turned on by the answer {when}.",
+            "",
+            "| Name | On the Space | Default | Format | What |",
+            "|------|--------------|---------|--------|------|",
+        ]
+        lines += [
+            f"| `{v['name']}` | {_setting(v)} | {_code(v['default']) if 'default' in v else ''} "
+            f"| {_prose(context.expected_format(v))} | {_prose(v['help'])} |"
+            for v in feature["variables"]
+        ]
+        lines.append("")
+    return "\n".join(lines)
+
+
 def _frameworks_note(variable: dict) -> str:
     frameworks = variable.get("frameworks")
     return f" ({', '.join(frameworks)} only)" if frameworks else ""
@@ -485,6 +509,7 @@ def _readiness_table(catalogue: dict) -> str:
 MARKERS = {
     "app-variables": _app_variables_table,
     "readiness-checks": _readiness_table,
+    "feature-variables": _feature_variables,
 }
 MARKER = re.compile(r"<!-- generated: ([\w-]+) -->")
 

@@ -192,9 +192,9 @@ def test_architecture_diagram_is_a_mermaid_block(site: Path) -> None:
     assert re.search(r'<pre class="mermaid"><code>flowchart LR', page)
 
 
-def test_a_new_service_gets_a_page_and_strict_mode_wants_its_pitfalls(tmp_path: Path) -> None:
-    """The hook follows the catalogue: a service added there appears without touching the docs,
-    and the strict build fails until docs/hooks.py has its pitfalls."""
+def test_new_catalogue_entries_get_pages_and_strict_mode_wants_pitfalls(tmp_path: Path) -> None:
+    """The hook follows the catalogue: a service or feature added there appears without touching
+    the docs, and the strict build fails until docs/hooks.py has the service's pitfalls."""
     for name in ("docs", "extensions"):
         shutil.copytree(ROOT / name, tmp_path / name)
     for name in ("mkdocs.yml", "copier.yml"):
@@ -215,12 +215,27 @@ def test_a_new_service_gets_a_page_and_strict_mode_wants_its_pitfalls(tmp_path: 
             variable.pop("service", None)
     for variable in catalogue["app"]["variables"]:
         variable.pop("service", None)
+    for feature in catalogue.get("features", {}).values():
+        feature.pop("name", None)
+        for variable in feature["variables"]:
+            variable.pop("service", None)
+    catalogue.setdefault("features", {})["jwt"] = {
+        "title": "JWT sessions",
+        "when": {"auth": "jwt"},
+        "requirements": ["pyjwt>=2.8,<3"],
+        "variables": [
+            {**CATALOGUE["services"]["cohere"]["variables"][0], "name": "JWT_SIGNING_KEY"}
+        ],
+    }
     catalogue_path.write_text(yaml.safe_dump(catalogue, sort_keys=False), encoding="utf-8")
 
     result = mkdocs("--no-strict", "--site-dir", tmp_path / "site", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "service pinecone has no PITFALLS entry" in result.stderr
     assert "PINECONE_API_KEY" in page_text(tmp_path / "site", "reference/services/pinecone")
+    settings_page = page_text(tmp_path / "site", "reference/settings")
+    assert "JWT sessions (jwt)¶ Turned on by the answer auth: jwt" in settings_page
+    assert "JWT_SIGNING_KEY Secret" in settings_page
 
     strict = mkdocs("--strict", "--site-dir", tmp_path / "strict", cwd=tmp_path)
     assert strict.returncode != 0
