@@ -1,0 +1,570 @@
+"""mkdocs hooks: the reference pages, generated from the template's sources at build time.
+
+- reference/questions.md from copier.yml: help, type, default, allowed values, and the
+  messages the answer checks in extensions/context.py give for sample bad values (the
+  checks are called, so the messages are the real ones).
+- reference/services/index.md and one page per service from extensions/services.yml, with
+  the pitfalls below (prose kept here, keyed by service name).
+- `<!-- generated: NAME -->` markers in hand-written pages are replaced by tables made from
+  the catalogue (see MARKERS).
+
+Anything that no longer matches (a question whose sample bad value is now accepted, a service
+without pitfalls, an unknown marker) is logged as a warning, which `mkdocs build --strict`
+turns into a failed build.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import re
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jinja2
+import yaml
+from mkdocs.structure.files import File, Files
+
+ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("mkdocs.hooks.reference")
+
+SERVICES_INDEX = "reference/services/index.md"
+
+
+def _load_context() -> ModuleType:
+    """extensions/context.py, imported by path as copier-template-extensions does."""
+    spec = importlib.util.spec_from_file_location(
+        "hfst_docs_context", ROOT / "extensions" / "context.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+context = _load_context()
+
+# Values each validated question refuses; the page shows the message the check gives.
+SAMPLE_BAD_ANSWERS: dict[str, list[str]] = {
+    "project_name": ["   "],
+    "hf_owner": ["my org"],
+    "space_name": ["My Space!", "a--b", "-demo"],
+    "package_name": ["my-app", "class", "App"],
+    "short_description": ["A backend that answers questions about the docs, with sources"],
+    "emoji": ["rocket"],
+    "frontend_origins": [
+        "https://myapp.vercel.app/",
+        "https://*.vercel.app",
+        "myapp.vercel.app",
+        "https://myapp.vercel.app/chat",
+    ],
+    "cors_origin_regex": ["https://(myapp"],
+    "api_prefix": ["api/"],
+}
+
+# What the catalogue's one-line fields cannot say: how each provider's values trip people up.
+PITFALLS: dict[str, str] = {
+    "qdrant": """
+- The console's cluster URL ends in `:6333`, and a URL without a port gets `:6333` from the
+  client too. Port 6333 is not one a Space may connect out on (see Ports above): if `/health`
+  reports a timeout for `qdrant` on the Space while it answers locally, the port is the cause.
+- A Qdrant Cloud cluster needs `QDRANT_API_KEY`; a local Qdrant without auth does not.
+- With `QDRANT_COLLECTION` set, readiness fails until that collection exists. A new cluster is
+  empty: run your ingestion against the cloud URL from your machine first.
+""",
+    "neon": """
+- Paste the connection string exactly as the console shows it. `sslmode=require` and
+  `channel_binding=require` stay in the URL; psycopg 3 (libpq 16 and later) accepts both, so
+  removing them fixes nothing and weakens the connection.
+- Prefer the **pooled** string: its host has `-pooler` after the endpoint id
+  (`ep-...-pooler.<region>.aws.neon.tech`). Several app workers and the readiness probe each
+  open connections; the pooler keeps them within the compute's limit.
+- A Neon compute suspends when idle and takes a moment to wake: the first `SELECT 1` after a
+  pause is slower. Readiness results are cached for `HEALTH_CACHE_SECONDS`, so frequent probes
+  do not keep the compute awake (and billed).
+- Postgres listens on 5432, which is not among the ports a Space may connect out on. The app
+  warns about it at startup on the Space and `/health` adds the hint when the connection times
+  out.
+""",
+    "elasticsearch": """
+- **Client and server majors must match.** The 9.x client sends
+  `compatible-with=9`, which an 8.x server (Bonsai, older Elastic Cloud) answers with
+  `400 media_type_header_exception`. Pick the `elasticsearch_flavor` for your server:
+  `elasticsearch8` for 8.x, `opensearch` for OpenSearch clusters. An OpenSearch server
+  answering the Elasticsearch client fails its product check.
+- **Bonsai gives one URL with the credentials inside**:
+  `https://user:password@host.bonsaisearch.net:443`. Paste it whole as `ELASTICSEARCH_URL` (a
+  Secret). Splitting it into host, port, user and password (the split form) works too, but one
+  URL is one thing to get right.
+- Readiness calls `info()`, not `ping()`: `ping()` turns an authentication or version error into
+  a bare `False`, hiding the cause.
+- A new cluster is empty: a search returning nothing after a deploy usually means the index
+  was never filled, not that the app is broken.
+""",
+    "redis": """
+- **Upstash is TLS-only.** Its URL scheme is `rediss://` (two s); `redis://` to an Upstash
+  host fails, because the server expects a TLS handshake first. In the host form, keep
+  `REDIS_TLS=true`.
+- Redis listens on 6379, which is not among the ports a Space may connect out on. Upstash also
+  has a **REST API over HTTPS on 443**: set `UPSTASH_REDIS_REST_URL` and
+  `UPSTASH_REDIS_REST_TOKEN` instead (and no `REDIS_URL`/`REDIS_HOST`) and the app talks to it
+  through `upstash-redis`, reachable from any Space.
+- The three forms are alternatives: configure one. When a TCP form is set, it is used.
+""",
+    "groq": """
+- Keys start with `gsk_`. A 401 from readiness means the key is wrong or revoked; the check
+  lists models, which costs no tokens.
+- `GROQ_BASE_URL` is the bare origin (`https://api.groq.com`); the SDK adds
+  `/openai/v1`. Leave it unset unless you go through a proxy.
+""",
+    "gemini": """
+- Use a key from Google AI Studio for the Gemini API, not a Vertex AI service account.
+- **Keep the key out of error messages and logs.** The Gemini REST API also accepts the key
+  as a `?key=` query parameter, and many examples pass it that way; then every logged request
+  URL, and every error that quotes the URL, carries the key. google-genai sends it in the
+  `x-goog-api-key` header, and readiness reports an error's class
+  and status, never the exception text. Do the same in your own routes: log what failed, not
+  `str(error)` of a client error.
+- A bad key is a **400** `INVALID_ARGUMENT` ("API key not valid"), not a 401.
+- The SDK also reads `GOOGLE_API_KEY` from the environment, and that one wins over
+  `GEMINI_API_KEY`; the app passes `GEMINI_API_KEY` explicitly, so a stray `GOOGLE_API_KEY`
+  does not change which key is used.
+""",
+    "openai": """
+- `OPENAI_BASE_URL` includes the version path (`https://api.openai.com/v1`), unlike Groq's and
+  Cohere's bare origins.
+- OpenAI's 401 message quotes the start and end of the key it got. The readiness check reports
+  the error class and status only, so the key's fragments never reach `/health`.
+""",
+    "cohere": """
+- The SDK reads its own variable names (`CO_API_KEY`, `CO_API_URL`); the app passes
+  `COHERE_API_KEY` and `COHERE_BASE_URL` explicitly, so set those.
+- The SDK retries refused connections and 5xx answers twice by default; readiness turns retries
+  off so a probe is one request.
+- Trial keys are rate-limited per minute: a readiness probe is one cheap request, but do not
+  point an uptime monitor at `/health` every few seconds.
+""",
+}
+
+
+# --- copier.yml ------------------------------------------------------------------------------
+
+
+def _environment() -> jinja2.Environment:
+    """Jinja with the template's own extensions, as copier loads them."""
+    return jinja2.Environment(extensions=[context.ContextUpdater, context.SpaceFilters])
+
+
+def _render(env: jinja2.Environment, text: str, answers: dict[str, Any]) -> str:
+    return env.from_string(text).render({"_copier_conf": {}, **answers})
+
+
+def _questions() -> dict[str, dict[str, Any]]:
+    data = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+    return {
+        name: spec
+        for name, spec in data.items()
+        if not name.startswith("_") and isinstance(spec, dict) and spec.get("when") is not False
+    }
+
+
+def _default_answers(env: jinja2.Environment, questions: dict[str, dict[str, Any]]) -> dict:
+    """Each question's default, rendered in order as copier does."""
+    answers: dict[str, Any] = {}
+    for name, spec in questions.items():
+        default = spec.get("default")
+        if isinstance(default, str) and "{{" in default:
+            default = _render(env, default, answers)
+        answers[name] = default
+    return answers
+
+
+def _choices(env: jinja2.Environment, spec: dict[str, Any], answers: dict) -> list[tuple]:
+    """(label, value) pairs; Jinja choices are rendered with the catalogue in context."""
+    choices = spec.get("choices")
+    if isinstance(choices, str):
+        choices = json.loads(_render(env, choices, answers))
+    if isinstance(choices, dict):
+        return list(choices.items())
+    return [(None, value) for value in choices or []]
+
+
+def _prose(text: Any) -> str:
+    """Catalogue or copier.yml text as Markdown that shows it verbatim (code spans kept).
+
+    A regex's backslashes, a wildcard's `*`, a `|` in a table cell or a `<name>` would
+    otherwise be read as Markdown escapes, emphasis, a cell border or HTML.
+    """
+    parts = re.split(r"(`[^`]*`)", " ".join(str(text).split()))
+    return "".join(part if part.startswith("`") else _escape(part) for part in parts)
+
+
+def _escape(text: str) -> str:
+    escaped = re.sub(r"([\\*_\[\]|])", r"\\\1", text)
+    return escaped.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _literal(text: str) -> str:
+    """`text` as one code span, whatever backticks it holds."""
+    fence = "`" * (max(map(len, re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if "`" in text else f"`{text}`"
+
+
+def _code(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, bool | list) else str(value)
+    return f"`{text}`" if text.strip() else "empty"
+
+
+def questions_page() -> str:
+    env = _environment()
+    questions = _questions()
+    answers = _default_answers(env, questions)
+    lines = [
+        "# Questions",
+        "",
+        "Generated from `copier.yml` at build time. Copier asks these in this order; answer any of",
+        "them up front with `--data name=value` (add `--defaults` to take the rest). Answers given",
+        "that way are all checked before anything is written, and copier stops with one message",
+        "per bad answer. Interactive answers are checked by the same functions as you type.",
+        "",
+        "| Question | Type | Default |",
+        "|----------|------|---------|",
+    ]
+    lines += [
+        f"| [`{name}`](#{name}) | {spec.get('type', 'str')}"
+        f"{' (several)' if spec.get('multiselect') else ''} | {_code(answers[name])} |"
+        for name, spec in questions.items()
+    ]
+    for name, spec in questions.items():
+        lines += ["", f"## `{name}`", "", _prose(spec.get("help", "")), ""]
+        default = spec.get("default")
+        if isinstance(default, str) and "{{" in default:
+            lines.append(
+                f"- Default: derived, `{default}`; with the other defaults: {_code(answers[name])}"
+            )
+        else:
+            lines.append(f"- Default: {_code(answers[name])}")
+        if "when" in spec:
+            condition = str(spec["when"]).removeprefix("{{").removesuffix("}}").strip()
+            lines.append(f"- Asked only when `{condition}`")
+        choices = _choices(env, spec, answers)
+        if choices:
+            lines.append("- Allowed values:")
+            lines += [
+                f"    - `{value}`" + (f": {_prose(label)}" if label and label != value else "")
+                for label, value in choices
+            ]
+        lines += _refusals(env, name, spec, answers)
+    lines += _unknown_service_refusal()
+    return "\n".join(lines) + "\n"
+
+
+def _refusals(env: jinja2.Environment, name: str, spec: dict, answers: dict) -> list[str]:
+    validator = spec.get("validator")
+    samples = SAMPLE_BAD_ANSWERS.get(name, [])
+    if not validator:
+        return []
+    if not samples:
+        log.warning("docs/hooks.py: question %s has a validator but no SAMPLE_BAD_ANSWERS", name)
+        return []
+    lines = ["- Refused, with the message copier shows:"]
+    for value in samples:
+        message = _render(env, validator, {**answers, name: value}).strip()
+        if not message:
+            log.warning("docs/hooks.py: %s=%r is accepted now; fix SAMPLE_BAD_ANSWERS", name, value)
+            continue
+        shown = f"`{value}`" if value.strip() else "spaces only"
+        lines.append(f"    - {shown}: {_literal(message)}")
+    return lines
+
+
+def _unknown_service_refusal() -> list[str]:
+    try:
+        context.check_answers({"services": "[qdrant, postgres]"})
+    except Exception as error:  # copier's UserMessageError: the text copier prints
+        message = str(error)
+    else:
+        log.warning("docs/hooks.py: an unknown service is no longer refused")
+        return []
+    return [
+        "",
+        "An unknown service given with `--data 'services=[qdrant, postgres]'` stops copier with:",
+        "",
+        "```text",
+        message,
+        "```",
+    ]
+
+
+# --- services.yml ----------------------------------------------------------------------------
+
+
+def _setting(variable: dict) -> str:
+    if variable.get("on_space") is False:
+        return "local only"
+    return "Secret" if variable["secret"] else "Variable"
+
+
+def _required(service: dict, variable: dict) -> str:
+    if "forms" in service:
+        forms = [f["title"] for f in service["forms"] if variable["name"] in f["variables"]]
+        return "in its form" if forms else "no"
+    return "**yes**" if variable.get("required") else "no"
+
+
+def _requirements(entry: dict) -> str:
+    return ", ".join(f"`{requirement}`" for requirement in entry["requirements"])
+
+
+def _ports_text() -> str:
+    *first, last = map(str, context.SPACE_OUTBOUND_PORTS)
+    return f"{', '.join(first)} and {last}"
+
+
+def _endpoint_port(variable: dict, variables: dict[str, dict]) -> int | None:
+    if variable["kind"] == "url":
+        return context.url_port(str(variable["example"]), variable.get("default_port"))
+    port_variable = variables.get(variable.get("port_variable", ""))
+    return int(port_variable["default"]) if port_variable and "default" in port_variable else None
+
+
+def _configured_when(service: dict) -> str:
+    sets = context.required_sets(service)
+    return ", or ".join(" and ".join(f"`{name}`" for name in names) for names in sets)
+
+
+def service_page(name: str, service: dict) -> str:
+    variables = {v["name"]: v for v in service["variables"]}
+    lines = [
+        f"# {service['title']} (`{name}`)",
+        "",
+        f"{_prose(service['summary'])}. Generated from `extensions/services.yml` at build time.",
+        "",
+        f"- Provider docs: <{service['docs']}>",
+        f"- Readiness check: {_prose(service['health_check'])}",
+        f"- Configured when {_configured_when(service)} is set",
+    ]
+    if service.get("flavors"):
+        lines.append("- pip requirement, by the `elasticsearch_flavor` answer:")
+        lines += [
+            f"    - `{key}` ({_prose(flavor['title'])}): {_requirements(flavor)}"
+            for key, flavor in service["flavors"].items()
+        ]
+    else:
+        lines.append(f"- pip requirements: {_requirements(service)}")
+    if "forms" in service:
+        lines += ["", "## Forms", "", "Configure **one** of these:", ""]
+        lines += [
+            f"- {_prose(form['title'])}: " + ", ".join(f"`{v}`" for v in form["variables"])
+            for form in service["forms"]
+        ]
+    lines += [
+        "",
+        "## Variables",
+        "",
+        "| Name | On the Space | Required | Format | Default |",
+        "|------|--------------|----------|--------|---------|",
+    ]
+    lines += [
+        f"| `{v['name']}` | {_setting(v)} | {_required(service, v)} "
+        f"| {_prose(context.expected_format(v))} "
+        f"| {_code(v['default']) if 'default' in v else ''} |"
+        for v in service["variables"]
+    ]
+    for v in service["variables"]:
+        lines += [
+            "",
+            f"### `{v['name']}`",
+            "",
+            _prose(v["help"]),
+            "",
+            f"- Where to get it: {_prose(v['where'])}",
+            f"- Example: `{v['example']}`",
+        ]
+    endpoint_lines = []
+    for v in service["variables"]:
+        if not v.get("endpoint"):
+            continue
+        port = _endpoint_port(v, variables)
+        if port is None:
+            continue
+        reachable = port in context.SPACE_OUTBOUND_PORTS
+        verdict = "a port a Space can reach" if reachable else "**not** a port a Space can reach"
+        endpoint_lines.append(f"- `{v['name']}` as in the example: port {port}, {verdict}")
+    if endpoint_lines:
+        lines += [
+            "",
+            "## Ports",
+            "",
+            f"A Space may open outbound connections only on ports {_ports_text()}. On a Space, the",
+            "app logs a warning at startup for every endpoint on another port, and `/health` adds",
+            "the hint to that service's error when the connection fails.",
+            "",
+            *endpoint_lines,
+        ]
+    pitfalls = PITFALLS.get(name)
+    if pitfalls:
+        lines += ["", "## Pitfalls", "", pitfalls.strip()]
+    else:
+        log.warning("docs/hooks.py: service %s has no PITFALLS entry", name)
+    return "\n".join(lines) + "\n"
+
+
+def services_index(catalogue: dict) -> str:
+    lines = [
+        "# Services",
+        "",
+        "Generated from `extensions/services.yml` at build time. Each service is one catalogue",
+        "entry and one module in `template/{{package_name}}/services/`; choose them with the",
+        "[`services`](../questions.md#services) question. Secrets are never asked by copier: they",
+        "go in `.env` locally and in the Space's settings (the generated `SECRETS.md` lists them).",
+        "",
+        "| Service | What | Readiness check |",
+        "|---------|------|-----------------|",
+    ]
+    lines += [
+        f"| [{s['title']}]({name}.md) | {_prose(s['summary'])} | {_prose(s['health_check'])} |"
+        for name, s in catalogue["services"].items()
+    ]
+    lines += [
+        "",
+        "## The outbound-port rule",
+        "",
+        f"A Space may open outbound connections only on ports **{_ports_text()}**. Services on",
+        "other ports (Postgres 5432, Redis 6379, Qdrant 6333) work from your laptop and may time",
+        "out from the Space. The generated app warns about each such endpoint when it starts on a",
+        "Space, the deploy command warns before uploading, and `/health` names the port in the",
+        "service's error. Prefer a provider endpoint on 443 where one exists (an HTTPS URL, a REST",
+        "API such as Upstash's).",
+        "",
+        "## Secret or Variable",
+        "",
+        "A **Secret** is private: the Space injects it at runtime and nobody can read it back. A",
+        "**Variable** is public: anyone who can see the Space can read it. Every credential, and",
+        "every URL that can carry one, is a Secret.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- markers in hand-written pages -----------------------------------------------------------
+
+
+def _app_variables_table(catalogue: dict) -> str:
+    rows = [
+        "| Name | On the Space | Default | Format | What |",
+        "|------|--------------|---------|--------|------|",
+    ]
+    rows += [
+        f"| `{v['name']}` | {_setting(v)} | {_code(v['default']) if 'default' in v else ''} "
+        f"| {_prose(context.expected_format(v))} | {_prose(v['help'])}{_frameworks_note(v)} |"
+        for v in catalogue["app"]["variables"]
+    ]
+    return "\n".join(rows)
+
+
+def _feature_variables(catalogue: dict) -> str:
+    features = catalogue.get("features") or {}
+    if not features:
+        return "No optional features in this release."
+    lines = []
+    for name, feature in features.items():
+        when = ", ".join(f"`{question}: {value}`" for question, value in feature["when"].items())
+        lines += [
+            f"### {_prose(feature.get('title', name))} (`{name}`)",
+            "",
+            f"Turned on by the answer {when}.",
+            "",
+            "| Name | On the Space | Default | Format | What |",
+            "|------|--------------|---------|--------|------|",
+        ]
+        lines += [
+            f"| `{v['name']}` | {_setting(v)} | {_code(v['default']) if 'default' in v else ''} "
+            f"| {_prose(context.expected_format(v))} | {_prose(v['help'])} |"
+            for v in feature["variables"]
+        ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _frameworks_note(variable: dict) -> str:
+    frameworks = variable.get("frameworks")
+    return f" ({', '.join(frameworks)} only)" if frameworks else ""
+
+
+def _readiness_table(catalogue: dict) -> str:
+    rows = [
+        "| Service | The check | `unconfigured` until |",
+        "|---------|-----------|----------------------|",
+    ]
+    rows += [
+        f"| [`{name}`](services/{name}.md) | {_prose(s['health_check'])} "
+        f"| {_configured_when(s)} is set |"
+        for name, s in catalogue["services"].items()
+    ]
+    return "\n".join(rows)
+
+
+MARKERS = {
+    "app-variables": _app_variables_table,
+    "readiness-checks": _readiness_table,
+    "feature-variables": _feature_variables,
+}
+MARKER = re.compile(r"<!-- generated: ([\w-]+) -->")
+
+
+# --- mkdocs events ---------------------------------------------------------------------------
+
+
+def on_config(config: Any) -> Any:
+    """Expand the nav's services entry into the overview plus one page per service."""
+    catalogue = context.load_catalogue()
+    pages = [{"Overview": SERVICES_INDEX}] + [
+        {service["title"]: f"reference/services/{name}.md"}
+        for name, service in catalogue["services"].items()
+    ]
+
+    def expand(items: list) -> list:
+        expanded = []
+        for item in items:
+            if isinstance(item, dict):
+                item = {
+                    title: pages
+                    if value == SERVICES_INDEX
+                    else expand(value)
+                    if isinstance(value, list)
+                    else value
+                    for title, value in item.items()
+                }
+            expanded.append(item)
+        return expanded
+
+    config["nav"] = expand(config["nav"] or [])
+    return config
+
+
+def on_files(files: Files, config: Any) -> Files:
+    catalogue = context.load_catalogue()
+    generated = {
+        "reference/questions.md": questions_page(),
+        SERVICES_INDEX: services_index(catalogue),
+    }
+    for name, service in catalogue["services"].items():
+        generated[f"reference/services/{name}.md"] = service_page(name, service)
+    for path, content in generated.items():
+        files.append(File.generated(config, path, content=content))
+    return files
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
+    catalogue = context.load_catalogue()
+
+    def replace(match: re.Match) -> str:
+        make = MARKERS.get(match.group(1))
+        if make is None:
+            log.warning("%s: unknown marker %s", page.file.src_uri, match.group(0))
+            return match.group(0)
+        return make(catalogue)
+
+    return MARKER.sub(replace, markdown)
