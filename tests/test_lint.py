@@ -28,4 +28,9 @@ def test_ruff_format_is_clean() -> None:
 
 
 def test_scripts_are_found() -> None:
-    assert {path.name for path in SCRIPTS} >= {"bench-image", "bench-render", "render-docs"}
+    assert {path.name for path in SCRIPTS} >= {
+        "bench-image",
+        "bench-render",
+        "new-space",
+        "mutation-check",
+    }
