@@ -659,7 +659,8 @@ def answer_problem(name: str, value: Any, answers: dict[str, Any]) -> str:
                 return f"{', '.join(unknown)}: not offered; choose from {', '.join(offered)}"
             return ""
         if str(value) not in offered:
-            return f"{str(value)!r} is not offered; choose one of {', '.join(offered)}"
+            quote = " (YAML read a number: quote the value)" if isinstance(value, float) else ""
+            return f"{str(value)!r} is not offered{quote}; choose one of {', '.join(offered)}"
         return ""
     if name == "space_name":
         return space_name_problem(str(value), str(answers.get("hf_owner", "")))
@@ -855,10 +856,12 @@ def py_docstring(text: str) -> str:
 
 
 def yaml_scalar(value: Any) -> str:
-    """`value` as one quoted YAML scalar, written by PyYAML: single-quoted, or
-    double-quoted with escapes when it has characters a single-quoted scalar cannot hold.
+    """`value` as one quoted YAML scalar, written by PyYAML: single-quoted when printable
+    (emoji stay readable), else double-quoted, where every other character is escaped.
     Always quoted, so YAML never reads it as a number, bool, key or anchor."""
-    dumped = yaml.safe_dump(str(value), allow_unicode=True, default_style="'", width=2**30)
+    text = str(value)
+    style = "'" if text.isprintable() else '"'
+    dumped = yaml.safe_dump(text, allow_unicode=True, default_style=style, width=2**30)
     return dumped.removesuffix("\n")
 
 
