@@ -349,6 +349,7 @@ def origins_problem(value: str) -> str:
 # pure function of the pattern (stdlib only), so the app can run the same rule.
 
 REGEX_EXAMPLE = r"e.g. https://myapp-[a-z0-9-]+\.vercel\.app"
+REGEX_CHARS = frozenset(string.ascii_letters + string.digits + r".-_:/\[](){}?*+,|^$")
 # How many unbounded repeats may compete for one character: with an Origin of at most
 # ORIGIN_MAX_LENGTH characters, k of them cost about n**k / k! steps; 3 stays under 4e6.
 COMPETING_REPEATS_MAX = 3
@@ -437,7 +438,7 @@ class _PatternWalk:
             )
         if op is _sre.NOT_LITERAL:
             return self.node(_sre.IN, [(_sre.NEGATE, None)], in_repeat)
-        name = str(op).lower()
+        name = str(av if op is _sre.AT else op).lower()
         raise UnsafePattern(f"uses {name}, which an origin pattern does not need")
 
     def branch(self, alternatives: Any, in_repeat: bool) -> tuple[str, bool, frozenset[str]]:
@@ -545,6 +546,13 @@ def cors_origin_regex_problem(value: str) -> str:
     """
     if not value:
         return ""
+    # What origins and their patterns are made of; nothing that quoting in .env, YAML,
+    # Markdown or a shell would have to protect (quotes, '#', spaces, '$'...).
+    if stray := sorted(set(value) - REGEX_CHARS):
+        return (
+            f"{value!r} has {', '.join(map(repr, stray))}, which no origin pattern needs; "
+            f"{REGEX_EXAMPLE}"
+        )
     try:
         compiled = re.compile(value)
         parsed = _sre_parser.parse(value)

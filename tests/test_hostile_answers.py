@@ -122,6 +122,21 @@ def _unescape_markdown(text: str) -> str:
 
 def _assert_written_faithfully(title: str, description: str, emoji: str) -> None:
     """The frontmatter, the README heading and the package docstring give the answers back."""
+    _assert_escaped_faithfully(title, description, emoji)
+    heading, paragraph = render_snippet(
+        HEADING_TEMPLATE, project_name=title, short_description=description
+    ).split("\n\n", 1)
+    assert "\n" not in heading
+    assert heading.startswith("# ")
+    assert _only_escaped_punctuation(heading[2:])
+    assert _unescape_markdown(heading[2:]) == title
+    sentence = description.rstrip(".")
+    if sentence:
+        assert _unescape_markdown(paragraph).startswith(f"{sentence}. A ")
+
+
+def _assert_escaped_faithfully(title: str, description: str, emoji: str) -> None:
+    """The frontmatter and the docstring hold the answers exactly, by escaping alone."""
     frontmatter = yaml.safe_load(
         render_snippet(
             FRONTMATTER_TEMPLATE, project_name=title, short_description=description, emoji=emoji
@@ -144,16 +159,6 @@ def _assert_written_faithfully(title: str, description: str, emoji: str) -> None
         title, description
     )
     assert source.isascii()
-    heading, paragraph = render_snippet(
-        HEADING_TEMPLATE, project_name=title, short_description=description
-    ).split("\n\n", 1)
-    assert "\n" not in heading
-    assert heading.startswith("# ")
-    assert _only_escaped_punctuation(heading[2:])
-    assert _unescape_markdown(heading[2:]) == title
-    sentence = description.rstrip(".")
-    if sentence:
-        assert _unescape_markdown(paragraph).startswith(f"{sentence}. A ")
 
 
 @settings(max_examples=600, deadline=None, database=None)
@@ -166,6 +171,15 @@ def test_text_answers_are_refused_in_one_line_or_round_trip(
         assert "\n" not in problem
     if not any(problems):
         _assert_written_faithfully(title, description, emoji)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(title=ANY_TEXT, description=ANY_TEXT, emoji=EMOJI_TEXT)
+def test_templates_escape_even_text_the_checks_refuse(
+    title: str, description: str, emoji: str
+) -> None:
+    """The YAML and Python escaping does not rely on the checks: any text round-trips."""
+    _assert_escaped_faithfully(title, description, emoji)
 
 
 @pytest.mark.parametrize(
@@ -382,7 +396,10 @@ def test_safe_origin_pattern_is_accepted(pattern: str) -> None:
         (r"https://(?:a[bc]|[ab]d)+\.x\.com", "start with the same character"),
         (r"https://(?:ab?|b)+\.x\.com", "optional part"),
         (r"https://[a-z]+-[a-z]+-[a-z]+-[a-z]+\.x\.com", "4 unbounded repeats"),
-        (r"https://(?=a)[a-z]+\.x\.com", "does not need"),
+        (r"https://(?=a)[a-z]+\.x\.com", "'='"),
+        (r"https://\bx\.com", "uses at_boundary"),
+        (r"https://a\.com|https://b'#\.com", "'#', \"'\""),
+        (r"https://a\.com|https://b c\.com", "' '"),
         (r"https://(x)\1\.com", "does not need"),
         (r"https://(", "not a valid regular expression"),
     ],
@@ -578,16 +595,31 @@ DATA_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("data", "message"), DATA_ERRORS, ids=[data for data, _ in DATA_ERRORS])
-def test_bad_data_answer_prints_one_line(tmp_path: Path, data: str, message: str) -> None:
+def test_bad_data_answers_print_one_line_each(tmp_path: Path) -> None:
+    """All at once (the check reports every problem together): one CLI run, exact lines."""
+    data_args = [arg for data, _ in DATA_ERRORS for arg in ("--data", data)]
+    result = copier_cli(
+        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", *data_args,
+        str(ROOT), str(tmp_path / "space"),
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    for _, message in DATA_ERRORS:
+        assert message in lines
+    assert not (tmp_path / "space").exists() or not any((tmp_path / "space").iterdir())
+
+
+@pytest.mark.parametrize("data", ["python_version=3.10", "services=qdrant", "pinned=maybe"])
+def test_one_bad_data_answer_is_one_line(tmp_path: Path, data: str) -> None:
     result = copier_cli(
         "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", "--data", data,
         str(ROOT), str(tmp_path / "space"),
     )  # fmt: skip
     assert result.returncode != 0
+    message = dict(DATA_ERRORS)[data]
+    assert [line for line in result.stderr.splitlines() if line.strip()][-1] == message
     assert "Traceback" not in result.stderr
-    assert message in result.stderr.splitlines()
-    assert not (tmp_path / "space").exists() or not any((tmp_path / "space").iterdir())
 
 
 def test_bad_answers_in_a_data_file_are_reported_together(tmp_path: Path) -> None:
