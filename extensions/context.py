@@ -153,6 +153,13 @@ def space_name_problem(value: str, owner: str = "") -> str:
         return f"{value!r} starts or ends with '-' or '.'; {allowed}"
     if "--" in value or ".." in value:
         return f"{value!r} contains '--' or '..'; {allowed}"
+    # The README names the Docker image after the Space, and the host label is
+    # <owner>-<name> with '_' and '.' as '-': separators between letters or digits only.
+    if not re.fullmatch(r"[a-z0-9]+(?:(?:[._]|__|-)[a-z0-9]+)*", value.lower()):
+        return (
+            f"{value!r} has '_' at an end or '-', '_', '.' next to each other, which its "
+            f"Docker image name and host name cannot hold; {allowed}"
+        )
     return space_host_problem(owner, value) if owner and not owner_problem(owner) else ""
 
 
@@ -173,11 +180,8 @@ def space_host_problem(owner: str, space_name: str) -> str:
             f"characters, over DNS's {HOST_LABEL_MAX}; shorten the name to at most {room} "
             "characters"
         )
-    if label.endswith("-") or label[2:4] == "--":
-        return (
-            f"the Space's host would be {label}.hf.space, which is not a valid host name; "
-            "do not end the name with '_' or start it with '_'"
-        )
+    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", label):
+        return f"the Space's host would be {label}.hf.space, which is not a valid host name"
     return ""
 
 
@@ -256,7 +260,8 @@ def package_name_problem(value: str) -> str:
 DEFAULT_PORTS = {"http": "80", "https": "443"}
 HOST_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 # An Origin longer than this is never one a browser sends (host <= 253, port <= 5 digits).
-# The app refuses longer ones before matching CORS_ORIGIN_REGEX, which bounds the regex's work.
+# The app must refuse longer ones before matching CORS_ORIGIN_REGEX: the regex rule's cost
+# bound (COMPETING_REPEATS_MAX) assumes it.
 ORIGIN_MAX_LENGTH = 270
 
 
@@ -354,12 +359,11 @@ REGEX_CHARS = frozenset(string.ascii_letters + string.digits + r".-_:/\[](){}?*+
 # ORIGIN_MAX_LENGTH characters, k of them cost about n**k / k! steps; 3 stays under 4e6.
 COMPETING_REPEATS_MAX = 3
 LONG_REPEAT = 8  # a repeat with a larger maximum counts as unbounded
-ASCII_SENTINEL_NON_ASCII = "\x80"  # stands for "some non-ASCII character" in char sets
+NON_ASCII = "\x80"  # stands for "some non-ASCII character" in char sets
 _CATEGORY_CHARS = {
-    _sre.CATEGORY_DIGIT: frozenset("0123456789") | {ASCII_SENTINEL_NON_ASCII},
-    _sre.CATEGORY_WORD: frozenset(string.ascii_letters + string.digits + "_")
-    | {ASCII_SENTINEL_NON_ASCII},
-    _sre.CATEGORY_SPACE: frozenset(" \t\n\r\f\v") | {ASCII_SENTINEL_NON_ASCII},
+    _sre.CATEGORY_DIGIT: frozenset("0123456789") | {NON_ASCII},
+    _sre.CATEGORY_WORD: frozenset(string.ascii_letters + string.digits + "_") | {NON_ASCII},
+    _sre.CATEGORY_SPACE: frozenset(" \t\n\r\f\v") | {NON_ASCII},
 }
 _ANCHORS = (_sre.AT_BEGINNING, _sre.AT_BEGINNING_STRING, _sre.AT_END, _sre.AT_END_STRING)
 _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT)
@@ -380,12 +384,12 @@ def _chars(op: Any, av: Any, fold: bool) -> frozenset[str]:
     chars: set[str] = set()
     for kind, value in items:
         if kind is _sre.LITERAL:
-            chars.add(chr(value) if value < 0x80 else ASCII_SENTINEL_NON_ASCII)
+            chars.add(chr(value) if value < 0x80 else NON_ASCII)
         elif kind is _sre.RANGE:
             low, high = value
             chars.update(chr(code) for code in range(low, min(high, 0x7F) + 1))
             if high >= 0x80:
-                chars.add(ASCII_SENTINEL_NON_ASCII)
+                chars.add(NON_ASCII)
         elif kind is _sre.CATEGORY and value in _CATEGORY_CHARS:
             chars |= _CATEGORY_CHARS[value]
         else:  # NEGATE, \D, \W, \S
@@ -500,7 +504,7 @@ def _pick(chars: frozenset[str], op: Any, av: Any) -> str:
     if op is _sre.LITERAL:
         return chr(av)
     for preferred in ("a", *string.ascii_lowercase, "1", *string.digits, *sorted(chars)):
-        if preferred in chars and preferred != ASCII_SENTINEL_NON_ASCII:
+        if preferred in chars and preferred != NON_ASCII:
             return preferred
     return "\u00e9"
 

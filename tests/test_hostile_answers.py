@@ -530,9 +530,14 @@ def test_space_host_label_over_63_characters_is_refused_with_the_room_left() -> 
     assert extension.space_name_problem("s" * 96, "") == ""  # the repo name alone may be 96
 
 
-@pytest.mark.parametrize("name", ["rag_", "_x"])
-def test_space_name_giving_an_invalid_host_label_is_refused(name: str) -> None:
-    assert "not a valid host name" in extension.space_name_problem(name, "ab")
+@pytest.mark.parametrize("name", ["rag_", "_x", "a_-b", "a._b", "a-_b"])
+def test_space_name_giving_an_invalid_image_or_host_name_is_refused(name: str) -> None:
+    assert "Docker image name and host name" in extension.space_name_problem(name, "ab")
+
+
+@pytest.mark.parametrize("name", ["rag_api", "My_Space.v2", "a__b", "x1.y2-z3"])
+def test_space_name_with_separators_between_characters_is_accepted(name: str) -> None:
+    assert extension.space_name_problem(name, "ab") == ""
 
 
 def test_default_space_name_fits_the_host_label() -> None:
