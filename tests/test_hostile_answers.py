@@ -8,6 +8,7 @@ few real renders with copier linted by ruff; unit cases for each rule.
 from __future__ import annotations
 
 import ast
+import posixpath
 import re
 import string
 import subprocess
@@ -340,6 +341,33 @@ def test_origin_with_an_invalid_host_is_refused(origin: str) -> None:
     assert problem and "did you mean" not in problem
 
 
+ORIGIN_LIKE = st.builds(
+    "{}://{}{}{}".format,
+    st.sampled_from(["https", "http", "HTTPS", "Http", "ftp", ""]),
+    st.one_of(
+        st.sampled_from(["example.com", "Example.COM", "bücher.example", "a.b.", "localhost"]),
+        st.sampled_from(["127.0.0.1", "[::1]", "[0:0::1]", "1.2.3", "a b.com", "a<b", "-a.com"]),
+        st.text(max_size=12),
+    ),
+    st.sampled_from(["", ":443", ":80", ":3000", ":0080", ":", ":99999", ":x"]),
+    st.sampled_from(["", "", "/", "/path", "?q", "#f"]),
+)
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(origin=st.one_of(ORIGIN_LIKE, st.text()))
+def test_origin_is_accepted_only_as_sent_and_suggestions_are_accepted(origin: str) -> None:
+    problem = extension.origin_problem(origin)
+    assert "\n" not in problem
+    if not problem:
+        assert origin.isascii() and origin == origin.lower()
+        assert re.fullmatch(r"https?://[^/?#@\s]+", origin)
+        assert len(origin) <= extension.ORIGIN_MAX_LENGTH
+    elif "did you mean" in problem:
+        suggestion = problem.rsplit("did you mean ", 1)[1].removesuffix("?")
+        assert extension.origin_problem(suggestion) == ""
+
+
 @pytest.mark.parametrize(
     "origin",
     [
@@ -566,6 +594,19 @@ def test_default_space_name_fits_the_host_label() -> None:
 )
 def test_bad_api_prefix_is_refused(prefix: str, reason: str) -> None:
     assert reason in extension.api_prefix_problem(prefix)
+
+
+PATH_PIECES = ["/", ".", "..", "api", "health", "docs", "v1", "-", "_"]
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(prefix=st.one_of(st.text(), st.lists(st.sampled_from(PATH_PIECES), max_size=6).map("".join)))
+def test_accepted_api_prefix_survives_browser_path_normalisation(prefix: str) -> None:
+    if extension.api_prefix_problem(prefix):
+        return
+    route = f"{prefix}/hello"
+    assert posixpath.normpath(route) == route  # what a browser requests is the route itself
+    assert not route.startswith(("/health/", "/docs/"))
 
 
 @pytest.mark.parametrize("prefix", ["", "/api", "/api/v1", "/healthz", "/v1.2", "/.well-known-ish"])
