@@ -15,6 +15,7 @@ BAD_ANSWERS = [
     ("space_name", "x."),
     ("space_name", "a..b"),
     ("space_name", "s" * 97),
+    ("space_name", "s" * 53),  # my-hf-user-sss...: a host label over 63 characters
     ("frontend_origins", "https://myapp.vercel.app/chat"),
     ("frontend_origins", "https://myapp.vercel.app/"),
     ("frontend_origins", "https://*.vercel.app"),
@@ -27,7 +28,19 @@ BAD_ANSWERS = [
     ("package_name", "App"),
     ("cors_origin_regex", "https://(unclosed"),
     ("api_prefix", "api/"),
+    ("api_prefix", "/api/../v1"),
+    ("api_prefix", "/health"),
     ("hf_owner", "bad owner"),
+    ("hf_owner", "my--org"),
+    ("package_name", "os"),
+    ("package_name", "fastapi"),
+    ("package_name", "tests"),
+    ("cors_origin_regex", ".*"),
+    ("cors_origin_regex", "(a+)+$"),
+    ("frontend_origins", "https://Example.com"),
+    ("frontend_origins", "https://example.com:443"),
+    ("emoji", "🚀: x"),
+    ("project_name", "Title\nsdk: gradio"),
     ("services", "[postgres]"),
 ]
 
@@ -35,9 +48,12 @@ GOOD_ANSWERS = [
     ("frontend_origins", "https://myapp.vercel.app,http://localhost:3000"),
     ("frontend_origins", "http://localhost:5173"),
     ("space_name", "my_space.v2"),
-    ("space_name", "s" * 96),
+    ("space_name", "s" * 52),  # my-hf-user- + 52 = 63, the longest host label
     ("cors_origin_regex", r"https://myapp-[a-z0-9-]+\.vercel\.app"),
     ("api_prefix", "/api/v1"),
+    ("api_prefix", ""),
+    ("project_name", 'Say "hi" \\N \\'),
+    ("emoji", "👨\u200d👩\u200d👧"),
 ]
 
 

@@ -147,7 +147,7 @@ def test_questions_page_shows_the_checks_real_messages(site: Path) -> None:
     for service in SERVICES:
         assert f"{service}: {CATALOGUE['services'][service]['title']}" in text
     assert "with the other defaults: my-rag-api" in text
-    assert "unknown service(s) postgres" in text
+    assert "services: postgres: not offered; choose from cohere, elasticsearch" in text
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -34,7 +34,8 @@ VARIANTS = (
             {
                 "project_name": "A Retrieval Augmented Generation Backend For The Scholar Team",
                 "hf_owner": "an-organization-with-a-rather-long-name",
-                "space_name": "s" * 96,
+                # owner-name is at most 63 characters: the Space host's first label
+                "space_name": "s" * (62 - len("an-organization-with-a-rather-long-name")),
                 "frontend_origins": ",".join(
                     f"https://preview-{n}-of-our-frontend-application.vercel.app" for n in range(3)
                 ),
