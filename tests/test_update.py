@@ -315,3 +315,20 @@ def test_update_from_0_1_0_moves_the_users_fields_into_their_settings(
     for line in ("COLLECTION_NAME False yours", "JWT_SECRET_KEY True yours",
                  "ANSWER_TIMEOUT False yours", "DATABASE_URL True neon"):  # fmt: skip
         assert line in listed
+
+
+def test_update_stops_when_a_stored_answer_breaks_a_newer_rule(
+    from_0_1_0: Path, tmp_path: Path
+) -> None:
+    """0.1.0 let a package shadow the standard library; copier would silently rename it."""
+    project = render_committed(from_0_1_0, "0.1.0", tmp_path / "space", "package_name=tabnanny")
+    assert (project / "tabnanny" / "main.py").exists()
+
+    result = update(project)
+
+    assert result.returncode != 0
+    message = " ".join(result.stderr.split())
+    assert "refuses answers this Space was made with; nothing was changed" in message
+    assert "package_name: 'tabnanny'" in message
+    assert git(project, "status", "--porcelain") == ""
+    assert answers(project)["_commit"] == "0.1.0"
