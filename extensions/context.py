@@ -30,7 +30,6 @@ from jinja2.ext import Extension
 
 CATALOGUE_PATH = Path(__file__).with_name("services.yml")
 
-HF_COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
 SPACE_NAME_MAX = 96
 SHORT_DESCRIPTION_MAX = 60
 # Ports a Space may open outbound connections on (Spaces overview, "Networking").
@@ -754,6 +753,7 @@ def choice_context() -> dict[str, Any]:
     services = load_catalogue()["services"]
     return {
         "service_choices": {f"{s['title']}: {s['summary']}": s["name"] for s in services.values()},
+        "elasticsearch_default_flavor": services["elasticsearch"]["default_flavor"],
         "elasticsearch_flavor_choices": {
             flavor["title"]: key for key, flavor in services["elasticsearch"]["flavors"].items()
         },
@@ -766,10 +766,9 @@ class ContextUpdater(ContextHook):
     def hook(self, context: dict[str, Any]) -> None:
         catalogue = load_catalogue()
         chosen = chosen_services(context.get("services"))
-        flavor = context.get("elasticsearch_flavor") or "elasticsearch9"
-        owner, name = context.get("hf_owner", ""), context.get("space_name", "")
-        context["catalogue"] = catalogue
         context.update(choice_context())
+        flavor = context.get("elasticsearch_flavor") or context["elasticsearch_default_flavor"]
+        owner, name = context.get("hf_owner", ""), context.get("space_name", "")
         context["chosen_services"] = chosen
         framework = context.get("framework") or "fastapi"
         context["app_variables"] = [
@@ -780,10 +779,11 @@ class ContextUpdater(ContextHook):
         features = chosen_features(context)
         context["chosen_features"] = features
         context["service_variables"] = [v for s in chosen for v in s["variables"]]
-        context["feature_variables"] = [v for f in features for v in f["variables"]]
-        context["all_variables"] = (
-            context["app_variables"] + context["service_variables"] + context["feature_variables"]
-        )
+        context["all_variables"] = [
+            *context["app_variables"],
+            *context["service_variables"],
+            *(v for f in features for v in f["variables"]),
+        ]
         context["service_requirements"] = [
             r for s in chosen for r in service_requirements(s, flavor)
         ] + [r for f in features for r in f["requirements"]]
@@ -794,8 +794,7 @@ class ContextUpdater(ContextHook):
             | set(catalogue.get("retired_variables", []))
         )
         context["space_id"] = f"{owner}/{name}"
-        context["space_host"] = f"{space_subdomain(owner, name)}.hf.space"
-        context["space_url"] = f"https://{context['space_host']}"
+        context["space_url"] = f"https://{space_subdomain(owner, name)}.hf.space"
         context["space_repo_url"] = f"https://huggingface.co/spaces/{owner}/{name}"
         context["origins_list"] = split_origins(context.get("frontend_origins", ""))
 
@@ -816,10 +815,8 @@ class SpaceFilters(Extension):
                 "check_answers": check_answers,
                 "slugify_space": slugify,
                 "required_sets": required_sets,
-                "url_port": url_port,
                 "env_quote": env_quote,
                 "py_repr": py_literal,
-                "expected_format": expected_format,
                 "py_tuple": py_tuple,
                 "field_extra": field_extra,
                 "py_kwarg": py_kwarg,
