@@ -245,6 +245,8 @@ def test_bad_tokens_get_401_saying_what_is_wrong(jwt_app) -> None:
 
 def test_a_rotated_key_is_fetched_once_and_a_flood_of_unknown_kids_is_not(jwt_app) -> None:
     app, server = jwt_app
+    known = server.signers["EdDSA"].token(server.url)
+    assert app.get("/api/me", Authorization=f"Bearer {known}")[0] == 200  # keys are cached
     before = server.fetches
     rotated = Signer("key-rotated", "EdDSA")
     server.keys = [*server.keys, rotated.jwk]  # the issuer rotates: the new key is published
