@@ -45,7 +45,8 @@ def load_catalogue() -> dict[str, Any]:
     for name, part in [*data["services"].items(), *data.get("features", {}).items()]:
         part["name"] = name
         for variable in part["variables"]:
-            variable["service"] = name
+            # A feature's variables go by its readiness check's name (e.g. both auth modes: auth).
+            variable["service"] = part.get("check", name)
     return data
 
 
@@ -779,6 +780,12 @@ class ContextUpdater(ContextHook):
         features = chosen_features(context)
         context["chosen_features"] = features
         context["service_variables"] = [v for s in chosen for v in s["variables"]]
+        # What readiness checks and reports "unconfigured": the services, then the features
+        # with a check, under the check's name.
+        context["checked_parts"] = chosen + [
+            {**f, "name": f["check"]} for f in features if f.get("check")
+        ]
+        context["checked_variables"] = [v for s in context["checked_parts"] for v in s["variables"]]
         context["all_variables"] = [
             *context["app_variables"],
             *context["service_variables"],

@@ -64,8 +64,15 @@ def _yaml_value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def variables_of(services: list[str], framework: str = "fastapi") -> set[str]:
-    """Every env var the app (in `framework`) and the given services read, per the catalogue."""
+def features_of(answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """The catalogue features the answers turn on (e.g. auth=jwt), defaults filled in."""
+    return extension.chosen_features({"auth": "none", **answers})
+
+
+def variables_of(
+    services: list[str], framework: str = "fastapi", answers: dict[str, Any] | None = None
+) -> set[str]:
+    """Every env var the app (in `framework`), the services and the features of `answers` read."""
     names = {
         v["name"]
         for v in CATALOGUE["app"]["variables"]
@@ -73,15 +80,19 @@ def variables_of(services: list[str], framework: str = "fastapi") -> set[str]:
     }
     for service in services:
         names |= {v["name"] for v in CATALOGUE["services"][service]["variables"]}
+    for feature in features_of(answers or {}):
+        names |= {v["name"] for v in feature["variables"]}
     return names
 
 
-def requirements_of(services: list[str], flavor: str = "elasticsearch9") -> set[str]:
+def requirements_of(
+    services: list[str], flavor: str = "elasticsearch9", answers: dict[str, Any] | None = None
+) -> set[str]:
     return {
         requirement
         for service in services
         for requirement in extension.service_requirements(CATALOGUE["services"][service], flavor)
-    }
+    } | {r for feature in features_of(answers or {}) for r in feature["requirements"]}
 
 
 def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: int = 600):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 from support import CATALOGUE, ROOT, SERVICES
 
 KINDS = {
@@ -22,10 +23,12 @@ KINDS = {
 SERVICE_MODULES = ROOT / "template" / "{{package_name}}" / "services"
 
 
+FEATURES = CATALOGUE.get("features", {})
+
+
 def all_variables() -> list[dict]:
-    return CATALOGUE["app"]["variables"] + [
-        v for service in CATALOGUE["services"].values() for v in service["variables"]
-    ]
+    parts = [*CATALOGUE["services"].values(), *FEATURES.values()]
+    return CATALOGUE["app"]["variables"] + [v for part in parts for v in part["variables"]]
 
 
 def test_each_service_has_exactly_one_module() -> None:
@@ -82,3 +85,21 @@ def test_question_choices_come_from_the_catalogue() -> None:
     copier_yml = (ROOT / "copier.yml").read_text(encoding="utf-8")
     assert 'choices: "{{ service_choices | tojson }}"' in copier_yml
     assert 'choices: "{{ elasticsearch_flavor_choices | tojson }}"' in copier_yml
+
+
+@pytest.mark.parametrize("name", list(FEATURES))
+def test_feature_entries_are_complete_and_turned_on_by_a_real_answer(name: str) -> None:
+    feature = FEATURES[name]
+    for key in ("title", "summary", "docs"):
+        assert feature[key].strip(), key
+    assert isinstance(feature["requirements"], list)
+    questions = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+    for question, answer in feature["when"].items():
+        assert answer in questions[question]["choices"].values(), (question, answer)
+    names = {v["name"] for v in feature["variables"]}
+    for form in feature.get("forms", []):
+        assert set(form["variables"]) <= names
+    if feature.get("check"):
+        assert feature.get("forms") or any(v.get("required") for v in feature["variables"])
+        assert feature["health_check"].strip()
+        assert {v["service"] for v in feature["variables"]} == {feature["check"]}

@@ -1,6 +1,7 @@
 """Every variant renders into a clean, lint-free Space repo that says exactly what it needs.
 
-Variants: defaults, and each framework x (no services, all services, each service alone).
+Variants: defaults, each framework x (no services, all services, each service alone), and the
+auth modes (jwt with FastAPI, api_key with Flask; tests/test_auth.py renders the other pairs).
 Rendered with pytest-copie (copier's own API); lints are the real ruff and hadolint.
 """
 
@@ -14,7 +15,15 @@ from pathlib import Path
 import pytest
 from engines import unavailable
 from huggingface_hub import SpaceCard
-from support import CATALOGUE, FRAMEWORKS, SERVICES, requirements_of, run, variables_of
+from support import (
+    CATALOGUE,
+    FRAMEWORKS,
+    SERVICES,
+    features_of,
+    requirements_of,
+    run,
+    variables_of,
+)
 
 SERVICE_SETS = {"none": [], "all": SERVICES, **{name: [name] for name in SERVICES}}
 VARIANTS = (
@@ -27,6 +36,10 @@ VARIANTS = (
     + [
         pytest.param({"services": ["elasticsearch"], "elasticsearch_flavor": flavor}, id=flavor)
         for flavor in ("elasticsearch8", "opensearch")
+    ]
+    + [
+        pytest.param({"framework": framework, "auth": auth}, id=f"{framework}-auth-{auth}")
+        for framework, auth in (("fastapi", "jwt"), ("flask", "api_key"))
     ]
     + [
         # Answers inlined into code, at their longest, must still give ruff-clean files.
@@ -106,7 +119,8 @@ def test_dockerfile_is_hadolint_clean(variant) -> None:
 
 def test_env_example_and_secrets_md_name_exactly_the_chosen_variables(variant) -> None:
     answers, project = variant
-    expected = variables_of(answers.get("services", []), answers.get("framework", "fastapi"))
+    framework = answers.get("framework", "fastapi")
+    expected = variables_of(answers.get("services", []), framework, answers)
     env_example = (project / ".env.example").read_text(encoding="utf-8")
     assert set(re.findall(r"^([A-Z][A-Z0-9_]+)=", env_example, re.MULTILINE)) == expected
     secrets_md = (project / "SECRETS.md").read_text(encoding="utf-8")
@@ -115,11 +129,9 @@ def test_env_example_and_secrets_md_name_exactly_the_chosen_variables(variant) -
 
 def test_secrets_are_blank_in_env_example(variant) -> None:
     answers, project = variant
+    parts = [CATALOGUE["services"][name] for name in answers.get("services", [])]
     secret_names = {
-        v["name"]
-        for name in answers.get("services", [])
-        for v in CATALOGUE["services"][name]["variables"]
-        if v["secret"]
+        v["name"] for part in parts + features_of(answers) for v in part["variables"] if v["secret"]
     }
     env_example = (project / ".env.example").read_text(encoding="utf-8")
     for name in secret_names:
@@ -139,7 +151,7 @@ def test_requirements_hold_exactly_the_chosen_sdks(variant) -> None:
     }
     assert {re.split(r"[<>=\[]", line)[0] for line in base} == FRAMEWORK_REQUIREMENTS[framework]
     flavor = answers.get("elasticsearch_flavor", "elasticsearch9")
-    assert set(lines) - base == requirements_of(answers.get("services", []), flavor)
+    assert set(lines) - base == requirements_of(answers.get("services", []), flavor, answers)
 
 
 def test_one_module_per_chosen_service_and_none_other(variant) -> None:
