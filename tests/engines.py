@@ -25,9 +25,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, NoReturn, Self
+from typing import TYPE_CHECKING, NoReturn, Self, TypeVar
 
 import pytest
 from standins.checking import free_port
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     import docker
 
 LOCAL_BASE_IMAGE = "hf-space-template/python:3.11-slim-local"
+T = TypeVar("T")
 
 
 PORT_ATTEMPTS = 5
@@ -57,6 +59,24 @@ def unavailable(reason: str) -> NoReturn:
 
 class PortInUse(RuntimeError):
     """The port picked for a server was taken before the server could bind it."""
+
+
+def says_port_in_use(output: str) -> bool:
+    """Whether a server's output says its bind failed because the port is taken
+    (redis, PostgreSQL, uvicorn, gunicorn and Python all say "Address already in use")."""
+    return "address already in use" in output.lower()
+
+
+def launch_on_free_port(launch: Callable[[int], T], attempts: int = PORT_ATTEMPTS) -> T:
+    """``launch(port)`` on a fresh free port, again on a new one while it raises
+    ``PortInUse``: for a process that cannot bind port 0 and report what it got."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return launch(free_port())
+        except PortInUse:
+            if attempt == attempts:
+                raise
+    raise ValueError(f"attempts must be at least 1, not {attempts}")
 
 
 def stop_process(process: subprocess.Popen[bytes], within: float) -> bool:
@@ -134,16 +154,13 @@ class _Server:
         if self.port:
             self._launch()  # a restart: the clients were given this port
             return self
-        for attempt in range(1, PORT_ATTEMPTS + 1):
-            self.port, self.port_attempts = free_port(), attempt
-            try:
-                self._launch()
-            except PortInUse:
-                if attempt == PORT_ATTEMPTS:
-                    raise
-                continue
-            return self
-        raise AssertionError("unreachable")
+
+        def launch(port: int) -> None:
+            self.port, self.port_attempts = port, self.port_attempts + 1
+            self._launch()
+
+        launch_on_free_port(launch)
+        return self
 
     def _launch(self) -> None:
         raise NotImplementedError
@@ -276,7 +293,7 @@ class PostgresServer(_Server):
         except RuntimeError:
             with log.open("rb") as text:
                 text.seek(logged)
-                if b"Address already in use" in text.read():
+                if says_port_in_use(text.read().decode(errors="replace")):
                     raise PortInUse(f"PostgreSQL: port {self.port} is taken") from None
             raise
         self._running = True
@@ -344,7 +361,7 @@ class RedisServer(_Server):
                 return
             if proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                if b"Address already in use" in said:
+                if says_port_in_use(said.decode(errors="replace")):
                     raise PortInUse(f"redis-server: port {self.port} is taken")
                 raise RuntimeError(f"redis-server did not start:\n{said.decode(errors='replace')}")
             time.sleep(0.05)

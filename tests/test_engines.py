@@ -18,6 +18,8 @@ from engines import (
     base_image,
     docker_client,
     free_port,
+    launch_on_free_port,
+    says_port_in_use,
     unavailable,
 )
 
@@ -87,6 +89,26 @@ def test_a_taken_port_is_retried_on_a_new_one(server_class: type, taken_port: in
         else:
             ok = _psql(server, "SELECT 1")
             assert ok.returncode == 0, ok.stderr
+
+
+def test_launch_on_free_port_retries_a_real_bind_failure(taken_port: int) -> None:
+    tried: list[int] = []
+
+    def launch(port: int) -> socket.socket:
+        tried.append(port)
+        server = socket.socket()
+        try:
+            server.bind(("127.0.0.1", port))
+        except OSError as error:
+            server.close()
+            assert says_port_in_use(str(error)), error
+            raise PortInUse(str(error)) from error
+        server.listen()
+        return server
+
+    with launch_on_free_port(launch) as server:
+        assert tried[0] == taken_port and len(tried) == 2
+        assert server.getsockname()[1] == tried[1]
 
 
 def test_only_taken_ports_give_up_with_port_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
