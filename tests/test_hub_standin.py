@@ -622,9 +622,13 @@ def test_the_space_app_proxies_hf_space_hosts(hub: HubStandIn, api: HfApi) -> No
     with pytest.raises(urllib.error.HTTPError) as unknown:
         opener.open("http://someone-else-app.hf.space/health", timeout=10)
     assert unknown.value.code == 404
+    with pytest.raises(urllib.error.HTTPError) as elsewhere:
+        opener.open("http://example.com/health", timeout=10)
+    assert elsewhere.value.code == 404
     assert hub.space_authorizations == [
         (host, f"Bearer {hub.token}"),
         ("someone-else-app.hf.space", None),
+        ("example.com", None),
     ]
 
 

@@ -61,7 +61,8 @@ known token comes with the request. It records the ``Host`` and
 ``Authorization`` of every request (``space_authorizations``). It is also a
 plain-http proxy for ``http://<owner>-<name>.hf.space`` (``proxy_env()``,
 ``space_host()``), so a client that sends its token only to ``*.hf.space`` can be
-tested without DNS; an ``*.hf.space`` host that names no Space gets 404.
+tested without DNS; any other host (an ``*.hf.space`` that names no Space, or
+another site) gets 404, and is recorded like the rest.
 
 Refusals: ``refuse_space_creation = 402`` makes ``POST /api/repos/create`` for a
 Space with a non-static SDK answer 402 Payment Required, as the Hub does for a
@@ -650,14 +651,15 @@ class HubStandIn:
 
     def _space_for(self, host: str) -> tuple[bool, RepoRecord | None]:
         """(known, repo) for the host a Space app request came for: an ``*.hf.space``
-        host names one Space; the stand-in's own address is the current Space."""
+        host names one Space; the stand-in's own address is the current Space; any
+        other host (a request proxied elsewhere) is unknown."""
         with self._lock:
-            if host.endswith(".hf.space"):
-                for repo in self.repos.values():
-                    if repo.repo_type == "space" and self.space_host(repo.repo_id) == host:
-                        return True, repo
-                return False, None
-            return True, self._current()
+            if host in ("127.0.0.1", "localhost"):
+                return True, self._current()
+            for repo in self.repos.values():
+                if repo.repo_type == "space" and self.space_host(repo.repo_id) == host:
+                    return True, repo
+            return False, None
 
     def _handle_space(self, request: RecordedRequest, handler: _Handler) -> None:
         known, repo = self._space_for(_host_of(request))
@@ -669,7 +671,7 @@ class HubStandIn:
             auth = request.headers.get("authorization") or ""
             scheme, _, value = auth.partition(" ")
             token_ok = scheme.lower() == "bearer" and value.strip() in self._roles()
-            if not known:
+            if not known:  # recorded all the same: a test can see where a request went
                 status, body = 404, {"error": f"no Space answers at {_host_of(request)}"}
             elif private and not token_ok:
                 status, body = 401, {"error": "This Space is private: sign in or send a token"}
