@@ -20,6 +20,9 @@ when a service really changes what it needs.
         "flavors": None | {flavor: {pip name, ...}},  # requirements chosen by a question
     }
 
+``FEATURES``: the optional parts of the app that questions turn on, by name, shaped
+like a service without forms or flavors: ``{"variables": ..., "requirements": ...}``.
+
 ``secret``: a Hugging Face Space Secret (private; ``SecretStr`` in settings);
 otherwise a public Space Variable. ``required``: the service is reported
 unconfigured until it is set; for a service with ``forms``, every variable is
@@ -39,9 +42,11 @@ APP: dict[str, dict[str, bool]] = {
     "PORT": {"secret": False, "required": False, "on_space": False},
     "CORS_ORIGINS": {"secret": False, "required": False, "on_space": True},
     "CORS_ORIGIN_REGEX": {"secret": False, "required": False, "on_space": True},
+    "WEB_CONCURRENCY": {"secret": False, "required": False, "on_space": True},  # flask only
     "LOG_LEVEL": {"secret": False, "required": False, "on_space": True},
     "APP_ENV": {"secret": False, "required": False, "on_space": True},
     "HEALTH_CHECK_TIMEOUT": {"secret": False, "required": False, "on_space": True},
+    "OPTIONAL_SERVICES": {"secret": False, "required": False, "on_space": True},
     "HEALTH_CACHE_SECONDS": {"secret": False, "required": False, "on_space": True},
 }
 
@@ -123,6 +128,8 @@ SERVICES: dict[str, dict[str, Any]] = {
         "flavors": None,
     },
 }
+
+FEATURES: dict[str, dict[str, Any]] = {}
 
 
 def secrets(service: str) -> set[str]:

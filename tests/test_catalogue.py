@@ -137,6 +137,21 @@ def differences(catalogue: dict[str, Any]) -> list[str]:
             flavors and {f: {pip_name(r) for r in v["requirements"]} for f, v in flavors.items()},
             wanted["flavors"],
         )
+    features = catalogue.get("features") or {}
+    compare("features", sorted(features), sorted(expected.FEATURES))
+    for feature in features.keys() & expected.FEATURES.keys():
+        entry, wanted = features[feature], expected.FEATURES[feature]
+        variables = {v["name"]: v for v in entry.get("variables", [])}
+        compare(f"{feature} variables", sorted(variables), sorted(wanted["variables"]))
+        for name in variables.keys() & wanted["variables"].keys():
+            want = wanted["variables"][name]
+            compare(f"{name} secret", variables[name]["secret"], want["secret"])
+            compare(f"{name} required", bool(variables[name].get("required")), want["required"])
+        compare(
+            f"{feature} requirements",
+            {pip_name(r) for r in entry.get("requirements", [])},
+            wanted["requirements"],
+        )
     return found
 
 
@@ -145,16 +160,17 @@ def test_catalogue_matches_the_hand_written_table() -> None:
 
 
 def _variable(catalogue: dict[str, Any], name: str) -> tuple[list[dict], dict]:
-    for variables in [catalogue["app"]["variables"]] + [
-        s["variables"] for s in catalogue["services"].values()
-    ]:
+    parts = [*catalogue["services"].values(), *(catalogue.get("features") or {}).values()]
+    for variables in [catalogue["app"]["variables"], *(part["variables"] for part in parts)]:
         for variable in variables:
             if variable["name"] == name:
                 return variables, variable
     raise KeyError(name)
 
 
-EVERY_VARIABLE = [v["name"] for v in all_variables()]
+EVERY_VARIABLE = [v["name"] for v in all_variables()] + [
+    v["name"] for f in (CATALOGUE.get("features") or {}).values() for v in f["variables"]
+]
 
 
 @pytest.mark.parametrize("name", EVERY_VARIABLE)
@@ -202,3 +218,12 @@ def test_dropping_a_form_is_caught() -> None:
     catalogue = copy.deepcopy(CATALOGUE)
     catalogue["services"]["redis"]["forms"].pop()
     assert [line for line in differences(catalogue) if line.startswith("redis forms")]
+
+
+def test_a_feature_missing_from_the_table_is_caught() -> None:
+    catalogue = copy.deepcopy(CATALOGUE)
+    catalogue.setdefault("features", {})["auth"] = {
+        "variables": [{"name": "APP_API_KEY", "secret": False, "required": True}],
+        "requirements": [],
+    }
+    assert [line for line in differences(catalogue) if line.startswith("features")]
