@@ -25,6 +25,9 @@ from support import FRAMEWORKS, GIT_ENV, ROOT, SERVICES, git, render, run
 TEMPLATE_WORKFLOWS = ROOT / ".github" / "workflows"
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 GUARD_STEP = "Refuse files over 10 MB that Git LFS does not track"
+MAIN_ONLY = "github.event_name != 'pull_request' && github.ref == 'refs/heads/main'"
+# The only jobs given more than read access, and exactly what they get.
+WIDER_PERMISSIONS = {("docs.yml", "deploy"): {"pages": "write", "id-token": "write"}}
 MB = 1024 * 1024
 
 
@@ -123,7 +126,8 @@ def test_template_ci_passes_zizmor_pedantic() -> None:
 
 def test_workflows_match_githubs_schema(spaces: dict[bool, Path]) -> None:
     files = all_workflow_files(spaces)
-    assert len(files) == 4  # the template's ci.yml; ci.yml twice; one sync-to-hub.yml
+    assert sorted(p.name for p in TEMPLATE_WORKFLOWS.glob("*.yml")) == ["ci.yml", "docs.yml"]
+    assert len(files) == 5  # the template's two; the Spaces' ci.yml twice, one sync-to-hub.yml
     result = run(
         tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
         *map(str, files), cwd=ROOT,
@@ -137,7 +141,8 @@ def test_actions_pinned_and_credentials_not_kept(spaces: dict[bool, Path]) -> No
         assert workflow["permissions"] == {"contents": "read"}, path
         text = path.read_text(encoding="utf-8")
         for name, job in workflow["jobs"].items():
-            assert job.get("permissions", {"contents": "read"}) == {"contents": "read"}, name
+            wanted = WIDER_PERMISSIONS.get((path.name, name), {"contents": "read"})
+            assert job.get("permissions", {"contents": "read"}) == wanted, (path, name)
             assert isinstance(job["timeout-minutes"], int), (path, name)  # no 6-hour hang
             for step in job["steps"]:
                 assert ("uses" in step) != ("run" in step), (path, name, step)
@@ -206,7 +211,7 @@ def test_sync_workflow_pushes_main_with_the_hf_token(spaces: dict[bool, Path]) -
     guard, sync = workflow["jobs"]["file-sizes"], workflow["jobs"]["sync-to-hub"]
     assert set(workflow["jobs"]) == {"file-sizes", "sync-to-hub"}
     assert sync["needs"] == "file-sizes"
-    assert sync["if"] == "github.event_name != 'pull_request' && github.ref == 'refs/heads/main'"
+    assert sync["if"] == MAIN_ONLY
     assert sync["concurrency"] == {"group": "sync-to-hub", "cancel-in-progress": False}
     assert sync["environment"]["url"] == "https://my-hf-user-my-rag-api.hf.space"
     checkout, push = sync["steps"]
@@ -353,3 +358,18 @@ def test_template_ci_matrix_covers_the_variants() -> None:
     suite = jobs["suite"]
     assert step_named(suite, "pytest")["env"] == {"CI": "true"}  # a missing engine fails
     assert lines(step_named(suite, "pytest")) == ["python -m pytest"]
+
+
+def test_docs_site_is_built_strictly_and_published_from_main_only() -> None:
+    workflow = load(TEMPLATE_WORKFLOWS / "docs.yml")
+    assert set(workflow["jobs"]) == {"build", "deploy"}
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    assert 'mkdocs build --strict --site-dir "$RUNNER_TEMP/site"' in lines(build)
+    (upload,) = [s for s in build["steps"] if action(s) == "actions/upload-pages-artifact"]
+    assert upload["if"] == MAIN_ONLY
+    assert deploy["needs"] == "build" and deploy["if"] == MAIN_ONLY
+    assert [action(s) for s in deploy["steps"]] == [
+        "actions/configure-pages",
+        "actions/deploy-pages",
+    ]
+    assert workflow["concurrency"]["cancel-in-progress"] is False  # a deploy is never cut off
