@@ -22,6 +22,8 @@ from engines import (
     says_port_in_use,
     unavailable,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _refused(port: int) -> bool:
@@ -60,6 +62,22 @@ def test_a_missing_engine_is_skipped_outside_ci(
         monkeypatch.setenv("CI", value)
     with pytest.raises(pytest.skip.Exception, match=r"NOT RUN.*no such engine"):
         unavailable("no such engine")
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"])))
+def test_only_the_four_true_words_mean_ci(value: str) -> None:
+    in_ci = value.strip().lower() in {"1", "true", "yes", "on"}
+    before = os.environ.get("CI")
+    os.environ["CI"] = value  # hypothesis and monkeypatch do not mix: restored by hand
+    try:
+        with pytest.raises(pytest.fail.Exception if in_ci else pytest.skip.Exception):
+            unavailable("no such engine")
+    finally:
+        if before is None:
+            os.environ.pop("CI")
+        else:
+            os.environ["CI"] = before
 
 
 # --- ports: a taken port is retried, never mistaken for the server ------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -23,6 +24,8 @@ import pytest
 from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import disable_progress_bars
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from standins.hub import HubStandIn
 
 SPACE = "standin-user/demo-space"
@@ -651,3 +654,54 @@ def test_proxy_env_sends_hf_space_to_the_app_and_the_hub_direct(hub: HubStandIn)
     assert done.stdout.split() == [hub.user, "200"]
     assert ("GET", "/api/whoami-v2") in hub.calls()  # direct: the Space app saw only /health
     assert hub.space_authorizations == [(hub.space_host(SPACE), None)]
+
+
+# --- any body at all: never a 500, accepted only when well-formed ----------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=6,
+)
+SECRET_BODIES = st.one_of(
+    JSON_VALUES,
+    st.fixed_dictionaries(
+        {"key": st.text(max_size=8), "value": JSON_VALUES},
+        optional={"description": JSON_VALUES, "extra": JSON_VALUES},
+    ),
+)
+
+
+def well_formed_secret(body: object) -> bool:
+    return (
+        isinstance(body, dict)
+        and set(body) <= {"key", "value", "description"}
+        and isinstance(body.get("key"), str)
+        and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", body["key"]) is not None
+        and isinstance(body.get("value"), str)
+        and isinstance(body.get("description", None), str | None)
+    )
+
+
+@pytest.fixture(scope="module")
+def shared_hub() -> Iterator[tuple[HubStandIn, httpx.Client]]:
+    """One stand-in and one keep-alive client for every example."""
+    with HubStandIn() as hub, httpx.Client(base_url=hub.url, headers=_auth(hub)) as client:
+        hub.add_repo(SPACE)
+        yield hub, client
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=SECRET_BODIES)
+def test_a_secret_is_stored_only_from_a_well_formed_body(
+    shared_hub: tuple[HubStandIn, httpx.Client], body: object
+) -> None:
+    hub, client = shared_hub
+    hub.repo(SPACE).secrets.clear()
+    answer = client.post(SECRETS_PATH, json=body)
+    assert answer.status_code in (200, 400, 422), answer.text  # never a stand-in crash
+    assert (answer.status_code == 200) == well_formed_secret(body), (body, answer.text)
+    if answer.status_code == 200:
+        assert hub.secrets == {body["key"]: body["value"]}
+    else:
+        assert hub.secrets == {} and answer.json()["error"]
