@@ -658,8 +658,15 @@ def test_proxy_env_sends_hf_space_to_the_app_and_the_hub_direct(hub: HubStandIn)
 
 # --- any body at all: never a 500, accepted only when well-formed ----------------------------
 
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)  # what JSON can carry
+    | st.text(max_size=8)
+)
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    JSON_SCALARS,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
     max_leaves=6,
 )
