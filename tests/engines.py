@@ -1,8 +1,17 @@
 """Real engines for the test suite: Docker, a throwaway PostgreSQL, a throwaway Redis.
 
 Nothing here is mocked. When an engine cannot be used the test does not pass
-quietly: outside CI it is skipped with a loud "NOT RUN" reason, and in CI
-(``CI=true``) it fails. ``.ci/setup`` installs and starts everything needed.
+quietly: outside CI it is skipped with a loud "NOT RUN" reason, and in CI (``CI``
+set to any true value: 1, true, yes, on) it fails. ``.ci/setup`` installs and
+starts everything needed.
+
+Ports: PostgreSQL and redis-server are separate processes, so the port is picked
+here and passed to them. redis-server cannot bind port 0 (``--port 0`` turns TCP
+off) and PostgreSQL would not say which port it got, so each server starts on a
+fresh free port and, if another process took that port in between ("Address
+already in use"), tries again on a new one (``PORT_ATTEMPTS`` times). Readiness is
+read from the server itself (pg_ctl's --wait, redis's "Ready to accept" log line),
+never from "something accepts on the port", which another process could answer.
 """
 
 from __future__ import annotations
@@ -16,9 +25,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, NoReturn, Self
+from typing import TYPE_CHECKING, NoReturn, Self, TypeVar
 
 import pytest
 from standins.checking import free_port
@@ -27,13 +37,46 @@ if TYPE_CHECKING:
     import docker
 
 LOCAL_BASE_IMAGE = "hf-space-template/python:3.11-slim-local"
+T = TypeVar("T")
+
+
+PORT_ATTEMPTS = 5
+#: The values of ``CI`` that mean "this is CI" (compared case-insensitively).
+CI_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+def in_ci() -> bool:
+    """Whether ``CI`` holds a true value, as CI services set it (``true``, ``1``, ...)."""
+    return os.environ.get("CI", "").strip().lower() in CI_TRUE
 
 
 def unavailable(reason: str) -> NoReturn:
     """Fail in CI, skip loudly elsewhere: a missing engine never looks like a pass."""
-    if os.environ.get("CI", "").strip().lower() == "true":
+    if in_ci():
         pytest.fail(reason, pytrace=False)
     pytest.skip("NOT RUN, needs a real engine: " + reason)
+
+
+class PortInUse(RuntimeError):
+    """The port picked for a server was taken before the server could bind it."""
+
+
+def says_port_in_use(output: str) -> bool:
+    """Whether a server's output says its bind failed because the port is taken
+    (redis, PostgreSQL, uvicorn, gunicorn and Python all say "Address already in use")."""
+    return "address already in use" in output.lower()
+
+
+def launch_on_free_port(launch: Callable[[int], T], attempts: int = PORT_ATTEMPTS) -> T:
+    """``launch(port)`` on a fresh free port, again on a new one while it raises
+    ``PortInUse``: for a process that cannot bind port 0 and report what it got."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return launch(free_port())
+        except PortInUse:
+            if attempt == attempts:
+                raise
+    raise ValueError(f"attempts must be at least 1, not {attempts}")
 
 
 def stop_process(process: subprocess.Popen[bytes], within: float) -> bool:
@@ -93,15 +136,33 @@ def base_image(client: docker.DockerClient, python_version: str = "3.11") -> str
 
 
 class _Server:
-    """Shared lifecycle: a temp dir, start/stop on one fixed port, context manager."""
+    """Shared lifecycle: a temp dir, a port kept across restarts, context manager.
+
+    Subclasses implement ``_launch()`` (start on ``self.port``; raise ``PortInUse``
+    when the bind failed for that reason) and ``stop()``. The first ``start()``
+    picks the port, retrying on a new one when it was taken; a restart reuses it.
+    """
 
     host = "127.0.0.1"
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self.port: int = 0  # 0 until the first start
         self.dir: Path | None = None
+        self.port_attempts = 0  # how many ports the first start tried
 
     def start(self) -> Self:
+        if self.port:
+            self._launch()  # a restart: the clients were given this port
+            return self
+
+        def launch(port: int) -> None:
+            self.port, self.port_attempts = port, self.port_attempts + 1
+            self._launch()
+
+        launch_on_free_port(launch)
+        return self
+
+    def _launch(self) -> None:
         raise NotImplementedError
 
     def stop(self) -> None:
@@ -170,6 +231,7 @@ class PostgresServer(_Server):
                 unavailable("no 'postgres' system user; .ci/setup installs postgresql")
             self._as = ["runuser", "-u", "postgres", "--"]
         self._running = False
+        self._provisioned = False  # role and database created
 
     @property
     def url(self) -> str:
@@ -206,29 +268,37 @@ class PostgresServer(_Server):
             "--no-sync",
         )
 
-    def start(self) -> Self:
+    def _launch(self) -> None:
         if self._running:
-            return self
-        first = self.dir is None
-        if first:
+            return
+        if self.dir is None:
             self._init()
         assert self.dir is not None
         options = (
             f"-c listen_addresses={self.host} -c port={self.port} "
             f"-c unix_socket_directories={self.dir} -c fsync=off"
         )
-        log = str(self.dir / "server.log")
-        self._run(
-            "pg_ctl",
-            "start",
-            "--wait",
-            "--timeout=60",
-            f"--pgdata={self._data}",
-            f"--log={log}",
-            f"--options={options}",
-        )
+        log = self.dir / "server.log"
+        logged = log.stat().st_size if log.exists() else 0
+        try:
+            self._run(
+                "pg_ctl",
+                "start",
+                "--wait",
+                "--timeout=60",
+                f"--pgdata={self._data}",
+                f"--log={log}",
+                f"--options={options}",
+            )
+        except RuntimeError:
+            with log.open("rb") as text:
+                text.seek(logged)
+                if says_port_in_use(text.read().decode(errors="replace")):
+                    raise PortInUse(f"PostgreSQL: port {self.port} is taken") from None
+            raise
         self._running = True
-        if first:
+        if not self._provisioned:  # not "first launch": that one may have found the port taken
+            self._provisioned = True
             self._run(
                 "psql",
                 f"--host={self.dir}",
@@ -241,8 +311,6 @@ class PostgresServer(_Server):
                 f"--command=CREATE ROLE {self.user} LOGIN PASSWORD '{self.password}'",
                 f"--command=CREATE DATABASE {self.dbname} OWNER {self.user}",
             )
-        self._wait_until(True, "PostgreSQL")
-        return self
 
     def stop(self) -> None:
         if not self._running:
@@ -268,9 +336,9 @@ class RedisServer(_Server):
     def url(self) -> str:
         return f"redis://:{self.password}@{self.host}:{self.port}/0"
 
-    def start(self) -> Self:
+    def _launch(self) -> None:
         if self._proc is not None:
-            return self
+            return
         if self.dir is None:
             self.dir = Path(tempfile.mkdtemp(prefix="redis-test-"))
         args = [
@@ -280,18 +348,28 @@ class RedisServer(_Server):
             *("--save", "", "--appendonly", "no", "--dir", str(self.dir)),
             *("--daemonize", "no"),
         ]
-        with (self.dir / "server.log").open("ab") as log:
-            self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            self._wait_until(True, "redis-server", timeout=15)
-        except RuntimeError:
-            self.stop()
-            raise
-        return self
+        log = self.dir / "server.log"
+        logged = log.stat().st_size if log.exists() else 0
+        with log.open("ab") as sink:
+            self._proc = proc = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while True:
+            with log.open("rb") as text:
+                text.seek(logged)
+                said = text.read()
+            if b"Ready to accept connections" in said:
+                return
+            if proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                if says_port_in_use(said.decode(errors="replace")):
+                    raise PortInUse(f"redis-server: port {self.port} is taken")
+                raise RuntimeError(f"redis-server did not start:\n{said.decode(errors='replace')}")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        # Once the process is gone the kernel has closed its socket: no port polling,
+        # which would wait in vain when another process holds the port.
         stop_process(proc, within=15)
-        self._wait_until(False, "redis-server")

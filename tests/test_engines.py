@@ -7,15 +7,23 @@ import socket
 import subprocess
 from collections.abc import Iterator
 
+import engines
 import pytest
 from engines import (
     LOCAL_BASE_IMAGE,
+    PORT_ATTEMPTS,
+    PortInUse,
     PostgresServer,
     RedisServer,
     base_image,
     docker_client,
     free_port,
+    launch_on_free_port,
+    says_port_in_use,
+    unavailable,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _refused(port: int) -> bool:
@@ -30,6 +38,108 @@ def test_free_port_is_bindable() -> None:
     port = free_port()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
+
+
+# --- a missing engine: skipped outside CI, failed in CI -----------------------
+
+
+@pytest.mark.parametrize("value", ["1", "true", "TRUE", "True", "yes", "YES", "on", "On", " true "])
+def test_a_missing_engine_fails_when_ci_is_true(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("CI", value)
+    with pytest.raises(pytest.fail.Exception, match="no such engine"):
+        unavailable("no such engine")
+
+
+@pytest.mark.parametrize("value", [None, "", "0", "false", "FALSE", "no", "off", "n"])
+def test_a_missing_engine_is_skipped_outside_ci(
+    monkeypatch: pytest.MonkeyPatch, value: str | None
+) -> None:
+    if value is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", value)
+    with pytest.raises(pytest.skip.Exception, match=r"NOT RUN.*no such engine"):
+        unavailable("no such engine")
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"])))
+def test_only_the_four_true_words_mean_ci(value: str) -> None:
+    in_ci = value.strip().lower() in {"1", "true", "yes", "on"}
+    before = os.environ.get("CI")
+    os.environ["CI"] = value  # hypothesis and monkeypatch do not mix: restored by hand
+    try:
+        with pytest.raises(pytest.fail.Exception if in_ci else pytest.skip.Exception):
+            unavailable("no such engine")
+    finally:
+        if before is None:
+            os.environ.pop("CI")
+        else:
+            os.environ["CI"] = before
+
+
+# --- ports: a taken port is retried, never mistaken for the server ------------
+
+
+@pytest.fixture
+def taken_port(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """A port another process listens on, handed out as the first "free" one."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        ports = iter([port])
+        monkeypatch.setattr(engines, "free_port", lambda: next(ports, None) or free_port())
+        yield port
+
+
+@pytest.mark.parametrize("server_class", [RedisServer, PostgresServer])
+def test_a_taken_port_is_retried_on_a_new_one(server_class: type, taken_port: int) -> None:
+    # The squatter accepts connections: a server that took "accepts on the port" for
+    # "started" would hand its clients the squatter's port.
+    with server_class() as server:
+        assert server.port != taken_port
+        assert server.port_attempts == 2
+        if isinstance(server, RedisServer):
+            assert _redis_cli(server, "PING", password=server.password) == "PONG"
+        else:
+            ok = _psql(server, "SELECT 1")
+            assert ok.returncode == 0, ok.stderr
+
+
+def test_launch_on_free_port_retries_a_real_bind_failure(taken_port: int) -> None:
+    tried: list[int] = []
+
+    def launch(port: int) -> socket.socket:
+        tried.append(port)
+        server = socket.socket()
+        try:
+            server.bind(("127.0.0.1", port))
+        except OSError as error:
+            server.close()
+            assert says_port_in_use(str(error)), error
+            raise PortInUse(str(error)) from error
+        server.listen()
+        return server
+
+    with launch_on_free_port(launch) as server:
+        assert tried[0] == taken_port and len(tried) == 2
+        assert server.getsockname()[1] == tried[1]
+
+
+def test_only_taken_ports_give_up_with_port_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        monkeypatch.setattr(engines, "free_port", lambda: port)
+        server = RedisServer()
+        with pytest.raises(PortInUse, match=str(port)):
+            server.start()
+        assert server.port_attempts == PORT_ATTEMPTS
+        server.close()
 
 
 # --- PostgreSQL --------------------------------------------------------------

@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +24,8 @@ import pytest
 from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import disable_progress_bars
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from standins.hub import HubStandIn
 
 SPACE = "standin-user/demo-space"
@@ -345,3 +350,365 @@ def test_hf_endpoint_selects_the_stand_in_in_a_new_process(hub: HubStandIn) -> N
 
 def _auth(hub: HubStandIn) -> dict[str, str]:
     return {"Authorization": f"Bearer {hub.token}"}
+
+
+# --- auth on every route, read-only tokens ------------------------------------------------
+
+ROUTES = [
+    ("GET", "/api/whoami-v2", None),
+    ("POST", "/api/validate-yaml", {"content": README, "repoType": "space"}),
+    ("POST", "/api/repos/create", {"name": "x", "type": "space", "sdk": "docker"}),
+    ("DELETE", "/api/repos/delete", {"name": "demo-space", "type": "space"}),
+    ("GET", f"/api/spaces/{SPACE}", None),
+    ("GET", f"/api/spaces/{SPACE}/tree/main", None),
+    ("POST", f"/api/spaces/{SPACE}/preupload/main", {"files": []}),
+    ("GET", f"/api/spaces/{SPACE}/secrets", None),
+    ("POST", f"/api/spaces/{SPACE}/secrets", {"key": "K", "value": "v"}),
+    ("DELETE", f"/api/spaces/{SPACE}/secrets", {"key": "K"}),
+    ("GET", f"/api/spaces/{SPACE}/variables", None),
+    ("POST", f"/api/spaces/{SPACE}/variables", {"key": "K", "value": "v"}),
+    ("GET", f"/api/spaces/{SPACE}/runtime", None),
+    ("POST", f"/api/spaces/{SPACE}/restart", None),
+    ("GET", f"/api/spaces/{SPACE}/logs/build", None),
+    ("GET", "/api/not-a-route", None),
+]
+
+
+def _send(hub: HubStandIn, method: str, path: str, body: object, token: str | None):
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return httpx.request(method, hub.url + path, json=body, headers=headers, timeout=10)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES, ids=lambda v: str(v)[:40])
+@pytest.mark.parametrize("token", [None, "hf_wrong"], ids=["no-token", "wrong-token"])
+def test_every_route_answers_401_without_a_valid_token(
+    hub: HubStandIn, method: str, path: str, body: object, token: str | None
+) -> None:
+    hub.add_repo(SPACE, secrets={"K": "kept"}, variables={"K": "kept"})  # a public Space
+    answer = _send(hub, method, path, body, token)
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error"]
+    assert answer.headers["x-error-message"] == answer.json()["error"]
+    assert (hub.secrets, hub.variables, hub.created) == ({"K": "kept"}, {"K": "kept"}, {})
+    assert SPACE in hub.repos
+
+
+def test_a_read_token_reads_but_every_write_is_forbidden(hub: HubStandIn) -> None:
+    hub.add_repo(SPACE, secrets={"K": "kept"}, variables={"K": "kept"})
+    for method, path, body in ROUTES:
+        answer = _send(hub, method, path, body, hub.read_token)
+        if method == "GET" or path == "/api/validate-yaml":
+            assert answer.status_code in (200, 404), (path, answer.text)  # 404: the bad route
+        else:
+            assert answer.status_code == 403, (path, answer.text)
+            assert "read-only" in answer.json()["error"]
+    assert (hub.secrets, hub.variables, hub.created) == ({"K": "kept"}, {"K": "kept"}, {})
+
+
+def test_whoami_reports_the_role_and_the_client_sees_403(monkeypatch: pytest.MonkeyPatch) -> None:
+    with HubStandIn(role="read") as hub:
+        monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+        api = HfApi(endpoint=hub.url, token=hub.token)
+        assert api.whoami()["auth"]["accessToken"]["role"] == "read"
+        hub.add_repo(SPACE)
+        with pytest.raises(HfHubHTTPError) as caught:
+            api.add_space_secret(SPACE, "KEY", "value")
+        assert caught.value.response.status_code == 403
+        with pytest.raises(HfHubHTTPError) as caught:
+            api.create_repo("standin-user/new", repo_type="space", space_sdk="docker")
+        assert caught.value.response.status_code == 403
+        assert api.get_space_runtime(SPACE).stage == "BUILDING"  # reading is allowed
+        assert hub.secrets == {} and "standin-user/new" not in hub.repos
+    with pytest.raises(ValueError, match="role"):
+        HubStandIn(role="admin")
+
+
+# --- payloads are checked as the Hub checks them ---------------------------------------------
+
+SECRETS_PATH = f"/api/spaces/{SPACE}/secrets"
+BAD_PAYLOADS = [
+    pytest.param("POST", SECRETS_PATH, b"not json", 400, "not valid JSON", id="not-json"),
+    pytest.param("POST", SECRETS_PATH, [{"key": "A"}], 400, "JSON object", id="a-list"),
+    pytest.param("POST", SECRETS_PATH, {"key": "A"}, 422, "'value' is required", id="no-value"),
+    pytest.param(
+        "POST", SECRETS_PATH, {"key": "A", "value": 1}, 422, "'value' must be str", id="int-value"
+    ),
+    pytest.param(
+        "POST",
+        SECRETS_PATH,
+        {"key": "A", "value": "v", "secret": True},
+        422,
+        "unexpected field(s) secret",
+        id="extra-field",
+    ),
+    pytest.param(
+        "POST", SECRETS_PATH, {"key": "1-BAD", "value": "v"}, 400, "invalid key", id="bad-key"
+    ),
+    pytest.param("DELETE", SECRETS_PATH, {}, 422, "'key' is required", id="delete-no-key"),
+    pytest.param(
+        "POST",
+        f"/api/spaces/{SPACE}/variables",
+        {"key": "A", "value": None},
+        422,
+        "'value' must be str",
+        id="variable-none",
+    ),
+    pytest.param(
+        "POST",
+        "/api/repos/create",
+        {"type": "space", "sdk": "docker"},
+        422,
+        "'name' is required",
+        id="create-no-name",
+    ),
+    pytest.param(
+        "POST",
+        "/api/repos/create",
+        {"name": "x", "type": "space", "sdk": "docker", "visibility": "hidden"},
+        400,
+        "visibility",
+        id="create-visibility",
+    ),
+    pytest.param(
+        "POST",
+        "/api/repos/create",
+        {"name": "x/y", "type": "space", "sdk": "docker"},
+        400,
+        "Invalid repo name",
+        id="create-bad-name",
+    ),
+    pytest.param(
+        "POST",
+        "/api/repos/create",
+        {"name": "x", "type": "space", "sdk": "docker", "secrets": [{"key": "K"}]},
+        422,
+        "'value' is required",
+        id="create-secret-no-value",
+    ),
+    pytest.param(
+        "POST",
+        f"/api/spaces/{SPACE}/preupload/main",
+        {"files": {}},
+        422,
+        "'files' must be list",
+        id="preupload-files-object",
+    ),
+    pytest.param(
+        "POST",
+        f"/api/spaces/{SPACE}/preupload/main",
+        {"files": [{"path": "../x", "sample": "", "size": 1}]},
+        400,
+        "invalid path",
+        id="preupload-escaping-path",
+    ),
+    pytest.param(
+        "POST",
+        "/api/validate-yaml",
+        {"repoType": "space"},
+        422,
+        "'content' is required",
+        id="yaml-no-content",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status", "message"), BAD_PAYLOADS)
+def test_malformed_payloads_are_refused(
+    hub: HubStandIn, method: str, path: str, body: object, status: int, message: str
+) -> None:
+    hub.add_repo(SPACE)
+    kwargs = {"content": body} if isinstance(body, bytes) else {"json": body}
+    answer = httpx.request(method, hub.url + path, headers=_auth(hub), timeout=10, **kwargs)
+    assert answer.status_code == status, answer.text
+    assert message in answer.json()["error"]
+    assert hub.secrets == {} and hub.variables == {} and "standin-user/x" not in hub.repos
+
+
+def _commit(hub: HubStandIn, lines: list[object], content_type: str = "application/x-ndjson"):
+    body = b"\n".join(json.dumps(line).encode() for line in lines)
+    headers = {**_auth(hub), "Content-Type": content_type}
+    return httpx.post(f"{hub.url}/api/spaces/{SPACE}/commit/main", content=body, headers=headers)
+
+
+HEADER = {"key": "header", "value": {"summary": "s", "description": ""}}
+FILE = {"key": "file", "value": {"path": "a.py", "content": "eA==", "encoding": "base64"}}
+
+
+@pytest.mark.parametrize(
+    ("lines", "content_type", "message"),
+    [
+        ([HEADER, FILE], "application/json", "application/x-ndjson"),
+        ([FILE, HEADER], "application/x-ndjson", "header must come first"),
+        ([HEADER, HEADER], "application/x-ndjson", "header must come first"),
+        (
+            [{"key": "header", "value": {"description": ""}}],
+            "application/x-ndjson",
+            "'summary' is required",
+        ),
+        (
+            [HEADER, {"key": "file", "value": {**FILE["value"], "path": "/etc/x"}}],
+            "application/x-ndjson",
+            "invalid path",
+        ),
+        (
+            [HEADER, {"key": "file", "value": {**FILE["value"], "content": "@@"}}],
+            "application/x-ndjson",
+            "not base64",
+        ),
+        (
+            [HEADER, {"key": "file", "value": {"path": "a.py"}}],
+            "application/x-ndjson",
+            "'content' is required",
+        ),
+    ],
+    ids=[
+        "content-type",
+        "header-late",
+        "two-headers",
+        "no-summary",
+        "absolute-path",
+        "bad-base64",
+        "no-content",
+    ],
+)
+def test_malformed_commits_are_refused(
+    hub: HubStandIn, lines: list[object], content_type: str, message: str
+) -> None:
+    hub.add_repo(SPACE)
+    answer = _commit(hub, lines, content_type)
+    assert answer.status_code in (400, 422), answer.text
+    assert message in answer.json()["error"]
+    assert hub.commits == [] and hub.files == {}
+    assert _commit(hub, [HEADER, FILE]).status_code == 200  # the well-formed one is taken
+    assert hub.files == {"a.py": b"x"}
+
+
+# --- the Space app: private Spaces, where the token goes ---------------------------------------
+
+
+def test_a_private_space_answers_only_with_a_token(hub: HubStandIn, api: HfApi) -> None:
+    create_space(api, private=True)
+    health = f"{hub.space_url}/health"
+    assert httpx.get(health).status_code == 401
+    assert httpx.get(health, headers={"Authorization": "Bearer hf_wrong"}).status_code == 401
+    assert httpx.get(health, headers=_auth(hub)).status_code == 200
+    read = {"Authorization": f"Bearer {hub.read_token}"}
+    assert httpx.get(health, headers=read).status_code == 200  # any token that can read it
+    assert [auth for _, auth in hub.space_authorizations] == [
+        None,
+        "Bearer hf_wrong",
+        f"Bearer {hub.token}",
+        f"Bearer {hub.read_token}",
+    ]
+
+    hub.space_private = False  # forced public: no token needed
+    assert httpx.get(health).status_code == 200
+
+
+def test_a_public_space_needs_no_token(hub: HubStandIn, api: HfApi) -> None:
+    create_space(api)
+    assert httpx.get(f"{hub.space_url}/health").status_code == 200
+    hub.space_private = True
+    assert httpx.get(f"{hub.space_url}/health").status_code == 401
+
+
+def test_the_space_app_proxies_hf_space_hosts(hub: HubStandIn, api: HfApi) -> None:
+    create_space(api, private=True)
+    host = hub.space_host(SPACE)
+    assert host == "standin-user-demo-space.hf.space"
+    env = hub.proxy_env()
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": env["http_proxy"]}))
+    request = urllib.request.Request(f"http://{host}/health", headers=_auth(hub))
+    with opener.open(request, timeout=10) as answer:
+        assert answer.status == 200
+        assert json.loads(answer.read()) == hub.health_body
+    with pytest.raises(urllib.error.HTTPError) as unknown:
+        opener.open("http://someone-else-app.hf.space/health", timeout=10)
+    assert unknown.value.code == 404
+    with pytest.raises(urllib.error.HTTPError) as elsewhere:
+        opener.open("http://example.com/health", timeout=10)
+    assert elsewhere.value.code == 404
+    assert hub.space_authorizations == [
+        (host, f"Bearer {hub.token}"),
+        ("someone-else-app.hf.space", None),
+        ("example.com", None),
+    ]
+
+
+def test_proxy_env_sends_hf_space_to_the_app_and_the_hub_direct(hub: HubStandIn) -> None:
+    # What a deploy command run as a process sees: HfApi reaches the Hub on 127.0.0.1
+    # directly, urllib's request to http://<space>.hf.space goes through the Space app.
+    create_space(HfApi(endpoint=hub.url, token=hub.token))
+    script = (
+        "import sys, urllib.request\n"
+        "from huggingface_hub import HfApi\n"
+        "print(HfApi().whoami()['name'])\n"
+        "print(urllib.request.urlopen(sys.argv[1], timeout=10).status)\n"
+    )
+    env = {**os.environ, **hub.proxy_env(), "HF_ENDPOINT": hub.url, "HF_TOKEN": hub.token}
+    url = f"http://{hub.space_host(SPACE)}/health"
+    done = subprocess.run(
+        [sys.executable, "-c", script, url], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [hub.user, "200"]
+    assert ("GET", "/api/whoami-v2") in hub.calls()  # direct: the Space app saw only /health
+    assert hub.space_authorizations == [(hub.space_host(SPACE), None)]
+
+
+# --- any body at all: never a 500, accepted only when well-formed ----------------------------
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)  # what JSON can carry
+    | st.text(max_size=8)
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=6,
+)
+SECRET_BODIES = st.one_of(
+    JSON_VALUES,
+    st.fixed_dictionaries(
+        {"key": st.text(max_size=8), "value": JSON_VALUES},
+        optional={"description": JSON_VALUES, "extra": JSON_VALUES},
+    ),
+)
+
+
+def well_formed_secret(body: object) -> bool:
+    return (
+        isinstance(body, dict)
+        and set(body) <= {"key", "value", "description"}
+        and isinstance(body.get("key"), str)
+        and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", body["key"]) is not None
+        and isinstance(body.get("value"), str)
+        and isinstance(body.get("description", None), str | None)
+    )
+
+
+@pytest.fixture(scope="module")
+def shared_hub() -> Iterator[tuple[HubStandIn, httpx.Client]]:
+    """One stand-in and one keep-alive client for every example."""
+    with HubStandIn() as hub, httpx.Client(base_url=hub.url, headers=_auth(hub)) as client:
+        hub.add_repo(SPACE)
+        yield hub, client
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=SECRET_BODIES)
+def test_a_secret_is_stored_only_from_a_well_formed_body(
+    shared_hub: tuple[HubStandIn, httpx.Client], body: object
+) -> None:
+    hub, client = shared_hub
+    hub.repo(SPACE).secrets.clear()
+    answer = client.post(SECRETS_PATH, json=body)
+    assert answer.status_code in (200, 400, 422), answer.text  # never a stand-in crash
+    assert (answer.status_code == 200) == well_formed_secret(body), (body, answer.text)
+    if answer.status_code == 200:
+        assert hub.secrets == {body["key"]: body["value"]}
+    else:
+        assert hub.secrets == {} and answer.json()["error"]

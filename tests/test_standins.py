@@ -21,7 +21,7 @@ from standins import (
     OpenAIStandin,
     QdrantStandin,
 )
-from standins.checking import BAD, GOOD, TIMEOUT, get, within
+from standins.checking import BAD, GOOD, TIMEOUT, bound, get, refused_port, within
 from support import CATALOGUE, ROOT, SERVICES, build_venv, requirements_of, run
 
 SDK_CHECKS = ROOT / "tests" / "standins" / "sdk_checks.py"
@@ -91,18 +91,56 @@ def test_base_server_records_requests_and_switches_modes() -> None:
 def test_hang_never_answers_and_stop_is_quick() -> None:
     server = QdrantStandin().start()
     server.mode = "hang"
-    with within(TIMEOUT + 1), pytest.raises(TimeoutError):
+    with within(bound(), release=server), pytest.raises(TimeoutError):
         get(server, "/collections", timeout=TIMEOUT)
     assert [request.path for request in server.requests] == ["/collections"]
     # a client still waiting when the server stops is let go at once, not left hanging
     waiting = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     waiting.request("GET", "/collections")
     time.sleep(0.1)
-    with within(1):
+    with within(bound(1)):
         server.stop()
-    with within(1), pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+    with within(bound(1)), pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
         waiting.getresponse()
     waiting.close()
+
+
+def test_within_fails_an_unbounded_wait_instead_of_hanging() -> None:
+    # A client with no timeout at all against a stand-in that never answers: the bound
+    # must fail the check, and the watchdog must end the wait (at 2 x 0.5 + 1 = 2 s).
+    started = time.monotonic()
+    with QdrantStandin(mode="hang") as server:
+        with pytest.raises(AssertionError, match="not bounded"), within(0.5, release=server):
+            get(server, "/collections", timeout=None)
+        assert len(server.requests) == 1
+    assert time.monotonic() - started < 20  # ended by the watchdog, not by a test timeout
+
+
+def test_within_fails_a_slow_block_that_raised() -> None:
+    with pytest.raises(AssertionError, match="took"), within(0.1):
+        time.sleep(0.2)
+        raise TimeoutError("the client gave up, but too late")
+
+
+def test_release_drops_hanging_connections_and_keeps_hanging() -> None:
+    with QdrantStandin(mode="hang") as server:
+        waiting = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        waiting.request("GET", "/")
+        time.sleep(0.1)
+        server.release()
+        with within(bound()), pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+            waiting.getresponse()
+        waiting.close()
+        assert server.mode == "hang"
+        with pytest.raises(TimeoutError):
+            get(server, "/", timeout=TIMEOUT)
+
+
+def test_refused_port_refuses_while_held() -> None:
+    with refused_port() as port:
+        for _ in range(3):
+            with within(bound()), pytest.raises(ConnectionRefusedError):
+                http.client.HTTPConnection("127.0.0.1", port, timeout=5).request("GET", "/")
 
 
 def test_leaving_hang_mode_drops_the_waiting_connection() -> None:
@@ -112,7 +150,7 @@ def test_leaving_hang_mode_drops_the_waiting_connection() -> None:
         waiting.request("GET", "/")
         time.sleep(0.1)
         server.mode = "ok"
-        with within(1), pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        with within(bound(1)), pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
             waiting.getresponse()
         waiting.close()
         assert get(server, "/")[0] == 200

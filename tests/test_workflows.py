@@ -1,8 +1,10 @@
 """GitHub Actions workflows: the template repo's CI and those every generated Space gets.
 
 Linted with real tools, offline: zizmor (security audits) and check-jsonschema with its
-vendored GitHub workflow schema. The Space's file-size guard is run for real with bash
-and git against throwaway repositories.
+vendored GitHub workflow schema. Everything else is read from the parsed YAML (jobs,
+steps, `uses` pins, permissions, env) and, for shell, from whole `run` lines, never
+from substrings of the file (`"healthy"` is also in `unhealthy`). The Space's file-size
+guard is run for real with bash and git against throwaway repositories.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from support import FRAMEWORKS, GIT_ENV, ROOT, SERVICES, git, render, run
 TEMPLATE_WORKFLOWS = ROOT / ".github" / "workflows"
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 GUARD_STEP = "Refuse files over 10 MB that Git LFS does not track"
+MAIN_ONLY = "github.event_name != 'pull_request' && github.ref == 'refs/heads/main'"
+# The only jobs given more than read access, and exactly what they get.
+WIDER_PERMISSIONS = {("docs.yml", "deploy"): {"pages": "write", "id-token": "write"}}
 MB = 1024 * 1024
 
 
@@ -41,6 +46,46 @@ def load(path: Path) -> dict[str, Any]:
 
 def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+def lines(*items: dict[str, Any]) -> list[str]:
+    """The shell lines of steps (or of all steps of jobs), stripped, comments dropped."""
+    found = []
+    for item in items:
+        for step in item.get("steps", [item]):
+            for line in str(step.get("run", "")).splitlines():
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    found.append(line)
+    return found
+
+
+def step_named(job: dict[str, Any], name: str) -> dict[str, Any]:
+    matches = [step for step in job["steps"] if step.get("name") == name]
+    assert len(matches) == 1, f"{len(matches)} steps named {name!r}"
+    return matches[0]
+
+
+def action(step: dict[str, Any]) -> str:
+    """``owner/repo`` of a ``uses`` step ("" for a ``run`` step)."""
+    return str(step.get("uses", "")).split("@")[0]
+
+
+def index_of(job: dict[str, Any], line: str) -> int:
+    """Index of the step that runs exactly ``line``; fails when none does."""
+    for index, step in enumerate(job["steps"]):
+        if line in lines(step):
+            return index
+    raise AssertionError(f"no step runs the line {line!r}: {lines(job)}")
+
+
+def assert_healthy_wait(step: dict[str, Any]) -> None:
+    """A step that polls the Docker health status, exits 0 only on exactly "healthy"
+    and fails after the loop."""
+    shell = lines(step)
+    assert any(re.search(r"\.State\.Health\.Status", line) for line in shell), shell
+    assert [line for line in shell if re.search(r'\[ "\$status" = healthy \]', line)], shell
+    assert shell[-1] == "exit 1", shell
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +126,8 @@ def test_template_ci_passes_zizmor_pedantic() -> None:
 
 def test_workflows_match_githubs_schema(spaces: dict[bool, Path]) -> None:
     files = all_workflow_files(spaces)
-    assert len(files) == 4  # the template's ci.yml; ci.yml twice; one sync-to-hub.yml
+    assert sorted(p.name for p in TEMPLATE_WORKFLOWS.glob("*.yml")) == ["ci.yml", "docs.yml"]
+    assert len(files) == 5  # the template's two; the Spaces' ci.yml twice, one sync-to-hub.yml
     result = run(
         tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
         *map(str, files), cwd=ROOT,
@@ -94,14 +140,21 @@ def test_actions_pinned_and_credentials_not_kept(spaces: dict[bool, Path]) -> No
         workflow = load(path)
         assert workflow["permissions"] == {"contents": "read"}, path
         text = path.read_text(encoding="utf-8")
-        for step in steps(workflow):
-            if "uses" not in step:
-                continue
-            assert SHA_PIN.match(step["uses"]), (path, step["uses"])
-            # A version comment beside every SHA, for humans and update bots.
-            assert re.search(re.escape(step["uses"]) + r" # v\d", text), (path, step["uses"])
-            if step["uses"].startswith("actions/checkout@"):
-                assert step["with"]["persist-credentials"] is False, path
+        for name, job in workflow["jobs"].items():
+            wanted = WIDER_PERMISSIONS.get((path.name, name), {"contents": "read"})
+            assert job.get("permissions", {"contents": "read"}) == wanted, (path, name)
+            assert isinstance(job["timeout-minutes"], int), (path, name)  # no 6-hour hang
+            for step in job["steps"]:
+                assert ("uses" in step) != ("run" in step), (path, name, step)
+                # No ${{ }} inside shell: values reach scripts through env only.
+                assert "${{" not in step.get("run", ""), (path, name, step.get("name"))
+                if "uses" not in step:
+                    continue
+                assert SHA_PIN.match(step["uses"]), (path, step["uses"])
+                # A version comment beside every SHA, for humans and update bots.
+                assert re.search(re.escape(step["uses"]) + r" # v\d", text), (path, step["uses"])
+                if action(step) == "actions/checkout":
+                    assert step["with"]["persist-credentials"] is False, path
 
 
 # --- the generated Space's workflows ---------------------------------------------------------
@@ -116,17 +169,39 @@ def test_sync_workflow_only_when_asked(spaces: dict[bool, Path]) -> None:
 def test_space_ci_tests_lints_builds_and_probes(spaces: dict[bool, Path]) -> None:
     for project in spaces.values():
         workflow = load(project / ".github" / "workflows" / "ci.yml")
-        assert {"push", "pull_request"} <= set(workflow["on"])
+        assert workflow["on"]["push"]["branches"] == ["main"]
+        assert "pull_request" in workflow["on"]
+        assert set(workflow["jobs"]) == {"test", "docker"}
         test_job, docker_job = workflow["jobs"]["test"], workflow["jobs"]["docker"]
-        setup = next(s for s in test_job["steps"] if "setup-python" in s.get("uses", ""))
-        assert setup["with"]["python-version"] == "3.12"
-        commands = "\n".join(s.get("run", "") for s in test_job["steps"])
-        for command in ("pip install -r requirements-dev.txt", "ruff check", "pytest"):
-            assert command in commands
-        commands = "\n".join(s.get("run", "") for s in docker_job["steps"])
-        assert "docker build" in commands
-        assert "/health/live" in commands
-        assert "healthy" in commands
+
+        assert action(test_job["steps"][0]) == "actions/checkout"
+        (setup,) = [s for s in test_job["steps"] if action(s) == "actions/setup-python"]
+        assert setup["with"]["python-version"] == "3.12"  # the answer, carried over
+        order = [
+            index_of(test_job, line)
+            for line in (
+                "python -m pip install -r requirements-dev.txt",
+                "ruff check .",
+                "ruff format --check .",
+                "python -m pytest",
+            )
+        ]
+        assert test_job["steps"].index(setup) < order[0]
+        assert order == sorted(order), "install, then lint, then test"
+
+        assert action(docker_job["steps"][0]) == "actions/checkout"
+        build = index_of(docker_job, "docker build --tag space:ci .")
+        probe = step_named(docker_job, "Run as a Space does and probe /health/live")
+        shell = lines(probe)
+        run_line = next(line for line in shell if line.startswith("docker run "))
+        assert "--publish 127.0.0.1:7860:7860" in run_line  # the Space's port, local only
+        live = "curl --silent --fail --max-time 2 http://127.0.0.1:7860/health/live"
+        assert shell.count(live) == 1, "after the wait loop, one check that must pass"
+        assert 'test "$(docker exec space id -u)" = 1000' in shell  # runs as the Space's uid
+        assert build < docker_job["steps"].index(probe)
+        assert_healthy_wait(step_named(docker_job, "Docker HEALTHCHECK reports healthy"))
+        logs = step_named(docker_job, "Container log")
+        assert logs["if"] == "always()"
 
 
 def test_sync_workflow_pushes_main_with_the_hf_token(spaces: dict[bool, Path]) -> None:
@@ -134,16 +209,28 @@ def test_sync_workflow_pushes_main_with_the_hf_token(spaces: dict[bool, Path]) -
     assert workflow["on"]["push"]["branches"] == ["main"]
     assert "workflow_dispatch" in workflow["on"]
     guard, sync = workflow["jobs"]["file-sizes"], workflow["jobs"]["sync-to-hub"]
+    assert set(workflow["jobs"]) == {"file-sizes", "sync-to-hub"}
     assert sync["needs"] == "file-sizes"
-    assert "refs/heads/main" in sync["if"] and "pull_request" in sync["if"]
-    assert sync["concurrency"]["cancel-in-progress"] is False
-    checkout = sync["steps"][0]
+    assert sync["if"] == MAIN_ONLY
+    assert sync["concurrency"] == {"group": "sync-to-hub", "cancel-in-progress": False}
+    assert sync["environment"]["url"] == "https://my-hf-user-my-rag-api.hf.space"
+    checkout, push = sync["steps"]
+    assert action(checkout) == "actions/checkout"
     assert checkout["with"]["fetch-depth"] == 0 and checkout["with"]["lfs"] is True
-    push = sync["steps"][-1]
     assert push["env"] == {"HF_TOKEN": "${{ secrets.HF_TOKEN }}"}
-    assert "huggingface.co/spaces/my-hf-user/my-rag-api" in push["run"]
-    assert "HEAD:main" in push["run"] and '[ -z "$HF_TOKEN" ]' in push["run"]
+    shell = lines(push)
+    assert shell[0] == 'if [ -z "$HF_TOKEN" ]; then'  # a missing secret stops the job
+    assert shell[shell.index("fi") - 1] == "exit 1"
+    assert shell[-1] == (
+        'git push --force "https://my-hf-user:$HF_TOKEN@huggingface.co/spaces/my-hf-user/'
+        'my-rag-api" HEAD:main'
+    )
+    # The token is given to that one step only: not to the workflow, a job, or the guard.
+    assert "env" not in workflow and all("env" not in job for job in workflow["jobs"].values())
+    elsewhere = [s for s in steps(workflow) if s is not push]
+    assert not [s for s in elsewhere if "secrets." in yaml.safe_dump(s)]
     assert guard["steps"][0]["with"]["fetch-depth"] == 0  # the guard sees the whole history
+    assert step_named(guard, GUARD_STEP)["shell"] == "bash"
 
 
 # --- the file-size guard, run for real -------------------------------------------------------
@@ -238,19 +325,51 @@ def test_template_ci_matrix_covers_the_variants() -> None:
     sets = render_matrix["services"]
     assert {"none", "all"} <= set(sets) and len(sets) >= 4
     assert set(sets) - {"none", "all"} <= set(SERVICES)
-    render_runs = "\n".join(s.get("run", "") for s in jobs["render"]["steps"])
-    assert re.search(r"copier\S* copy", render_runs)
-    for command in ('--data "python_version=$PYTHON_VERSION"', "requirements-dev.txt", "pytest"):
-        assert command in render_runs
+    assert jobs["render"]["env"]["PYTHON_VERSION"] == "${{ matrix.python }}"
+    render_runs = lines(jobs["render"])
+    copier = [line for line in render_runs if re.match(r'"?\S*copier"? copy ', line)]
+    assert len(copier) == 1 and "--vcs-ref HEAD" in copier[0], render_runs
+    assert '--data "python_version=$PYTHON_VERSION" . "$RUNNER_TEMP/space"' in render_runs
+    for line in ("python -m pip install -r requirements-dev.txt", "python -m pytest -q"):
+        assert line in render_runs
 
     docker_matrix = jobs["docker"]["strategy"]["matrix"]
     assert docker_matrix["framework"] == list(FRAMEWORKS)
     assert docker_matrix["services"] == ["none", "all"]
     assert docker_matrix["python"] == pythons
-    docker_runs = "\n".join(s.get("run", "") for s in jobs["docker"]["steps"])
-    assert "PYTHON_IMAGE=python:$PYTHON_VERSION-slim" in docker_runs
-    assert "/health/live" in docker_runs
+    docker_runs = lines(jobs["docker"])
+    assert (
+        'docker build --build-arg "PYTHON_IMAGE=python:$PYTHON_VERSION-slim" --tag space:ci .'
+        in docker_runs
+    )
+    probe = lines(step_named(jobs["docker"], "Run as a Space does and probe /health/live"))
+    assert probe.count("curl --silent --fail --max-time 2 http://127.0.0.1:7860/health/live") == 1
+    assert 'if [ "$SERVICE_SET" = none ]; then test "$code" = 200; else test "$code" = 503; fi' in (
+        probe
+    )
+    assert_healthy_wait(step_named(jobs["docker"], "Docker HEALTHCHECK reports healthy"))
 
-    lint_runs = "\n".join(s.get("run", "") for s in jobs["lint"]["steps"])
-    for command in ("ruff check", "hadolint", "zizmor --offline"):
-        assert command in lint_runs
+    lint_runs = lines(jobs["lint"])
+    assert [line for line in lint_runs if line.startswith("ruff check extensions tests")]
+    assert [line for line in lint_runs if line.startswith("ruff format --check extensions tests")]
+    assert 'hadolint --failure-threshold warning "$RUNNER_TEMP/$framework/Dockerfile"' in lint_runs
+    assert "zizmor --offline .github/workflows" in lint_runs
+
+    suite = jobs["suite"]
+    assert step_named(suite, "pytest")["env"] == {"CI": "true"}  # a missing engine fails
+    assert lines(step_named(suite, "pytest")) == ["python -m pytest"]
+
+
+def test_docs_site_is_built_strictly_and_published_from_main_only() -> None:
+    workflow = load(TEMPLATE_WORKFLOWS / "docs.yml")
+    assert set(workflow["jobs"]) == {"build", "deploy"}
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    assert 'mkdocs build --strict --site-dir "$RUNNER_TEMP/site"' in lines(build)
+    (upload,) = [s for s in build["steps"] if action(s) == "actions/upload-pages-artifact"]
+    assert upload["if"] == MAIN_ONLY
+    assert deploy["needs"] == "build" and deploy["if"] == MAIN_ONLY
+    assert [action(s) for s in deploy["steps"]] == [
+        "actions/configure-pages",
+        "actions/deploy-pages",
+    ]
+    assert workflow["concurrency"]["cancel-in-progress"] is False  # a deploy is never cut off

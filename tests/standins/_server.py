@@ -6,7 +6,7 @@ like the real ones for the real client libraries to parse them.
 
 Usage, the same for every subclass::
 
-    with QdrantStandin(api_key="k") as server:   # binds 127.0.0.1:<free port>
+    with QdrantStandin(api_key="k") as server:   # binds 127.0.0.1:0, the kernel picks
         server.url          # "http://127.0.0.1:PORT"
         server.mode = "hang"  # switch behaviour at run time (see MODES)
         server.requests     # copies of what was received, oldest first
@@ -19,8 +19,8 @@ Modes (``server.modes`` lists what a subclass accepts):
   whatever key was sent. With ``api_key`` set, a request carrying another key gets
   that answer in ``"ok"`` mode too.
 * ``"hang"``: read the request, record it, then never answer. The connection is
-  dropped when the mode leaves ``"hang"`` or the server stops, so a client that
-  gave up is not kept waiting and ``stop()`` is quick.
+  dropped when the mode leaves ``"hang"``, on ``release()`` or when the server
+  stops, so a client that gave up is not kept waiting and ``stop()`` is quick.
 * ``"error"``: a 500 in the service's error shape.
 
 Subclasses set ``service`` and ``modes`` and override :meth:`route` (plus
@@ -158,7 +158,8 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class StandinServer:
-    """A threaded HTTP stand-in bound to 127.0.0.1 on a free port.
+    """A threaded HTTP stand-in on 127.0.0.1, bound to port 0: ``url``/``port`` say which
+    port the kernel gave it, so no other process can take it between pick and bind.
 
     ``api_key``: when set, requests must carry it (how depends on the service);
     when ``None``, any key, or none, is accepted in ``"ok"`` mode.
@@ -175,6 +176,7 @@ class StandinServer:
         self._stopping = threading.Event()
         self._mode_changed = threading.Condition(self._lock)
         self._mode = "ok"
+        self._releases = 0  # bumped by release(): hanging handlers drop their connection
         self.mode = mode
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -216,6 +218,12 @@ class StandinServer:
     def clear(self) -> None:
         with self._lock:
             self._requests.clear()
+
+    def release(self) -> None:
+        """Drop the connections hanging now, unanswered; later requests hang again."""
+        with self._mode_changed:
+            self._releases += 1
+            self._mode_changed.notify_all()
 
     def start(self) -> StandinServer:
         if self._httpd is not None:
@@ -308,7 +316,14 @@ class StandinServer:
         mode = self.mode
         if mode == "hang":
             with self._mode_changed:
-                self._mode_changed.wait_for(lambda: self._stopping.is_set() or self._mode != "hang")
+                releases = self._releases
+                self._mode_changed.wait_for(
+                    lambda: (
+                        self._stopping.is_set()
+                        or self._mode != "hang"
+                        or self._releases != releases
+                    )
+                )
             return None
         try:
             return self.respond(request, mode)

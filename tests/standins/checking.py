@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,10 +21,28 @@ BAD = "bad-key-SECRET-9876543210"
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago.
+
+    Only for a process that cannot bind port 0 itself (see tests/engines.py); it
+    may be taken before it is used, so the caller must retry on "address in use".
+    For a port that must refuse connections, use ``refused_port()``.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses every connection for as long as the block runs.
+
+    The port is bound but never listened on: no other process can take it in the
+    meantime (a bound-and-closed port could be reused), and a connection to it is
+    refused at once.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
 def get(
@@ -43,16 +62,52 @@ def get(
     return response.status, found, raw.decode()
 
 
+#: Seconds added to a client's own timeout before a test calls the wait too long: room
+#: for imports, thread start-up and scheduling on a loaded 2-core machine.
+SLACK = 2.0
+
+
+def bound(timeout: float = TIMEOUT) -> float:
+    """The most a call with ``timeout`` may take on a loaded machine."""
+    return timeout + SLACK
+
+
 @contextmanager
-def within(seconds: float) -> Iterator[None]:
+def within(seconds: float, *, release: StandinServer | None = None) -> Iterator[None]:
+    """Fail when the block took ``seconds`` or more, also when it raised.
+
+    ``release``: a stand-in in "hang" mode. If the block is still waiting at twice
+    the bound plus one second, the stand-in drops its hanging connections, so a
+    client that would wait forever gets an error and this check fails, instead of
+    the test hanging.
+    """
+    watchdog = None
+    if release is not None:
+        watchdog = threading.Timer(2 * seconds + 1, release.release)
+        watchdog.daemon = True
+        watchdog.start()
     started = time.perf_counter()
-    yield
-    elapsed = time.perf_counter() - started
-    assert elapsed < seconds, f"took {elapsed:.2f}s, expected under {seconds}s"
+    try:
+        yield
+    finally:
+        elapsed = time.perf_counter() - started
+        if watchdog is not None:
+            watchdog.cancel()
+        if elapsed >= seconds:
+            raise AssertionError(
+                f"took {elapsed:.2f}s, expected under {seconds}s: the wait is not bounded"
+            )
 
 
-def raises_within(error: type[BaseException] | tuple[type[BaseException], ...], call: Callable):
-    """Run a call that must fail with ``error`` within TIMEOUT + 1 s; return the exception."""
-    with within(TIMEOUT + 1), pytest.raises(error) as caught:
+def raises_within(
+    error: type[BaseException] | tuple[type[BaseException], ...],
+    call: Callable[[], Any],
+    server: StandinServer | None = None,
+) -> BaseException:
+    """Run ``call``, which must fail with ``error`` within ``bound()``; the exception.
+
+    Pass the hanging ``server`` so that an unbounded wait fails rather than hangs.
+    """
+    with within(bound(), release=server), pytest.raises(error) as caught:
         call()
     return caught.value

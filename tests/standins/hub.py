@@ -42,9 +42,27 @@ Routes (``{type}`` is ``models``, ``datasets`` or ``spaces``; ``{id}`` is
 * ``GET /api/spaces/{id}/logs/build`` and ``.../logs/run``: server-sent events,
   ``data: {"data": "<line>", "timestamp": "..."}``, then the stream ends.
 
-Auth: every ``/api`` request must carry ``Authorization: Bearer <token>``
-(``token`` argument) except reads of a public repo and ``validate-yaml``; any
-other bearer token gets 401, as the Hub answers an invalid token.
+Auth: EVERY Hub request must carry ``Authorization: Bearer <token>``, the
+``token`` or the ``read_token``; none, or another token, gets 401 with the Hub's
+error shape (``{"error": ...}`` and an ``X-Error-Message`` header). (The real Hub
+lets anyone read a public repo; the stand-in does not, so a client that forgets
+its token is caught.) ``whoami`` reports the token's role under
+``auth.accessToken.role``; a "read" token gets 403 on every write (any method but
+GET). The stand-in is stricter than the Hub here on purpose.
+
+Payloads are checked as the Hub does: a body that is not JSON, or not an object,
+gets 400; a missing, unexpected or mistyped field gets 422 naming the field; bad
+keys (secrets, variables), repo names, paths in a repo, base64 and an NDJSON
+commit that is not ``application/x-ndjson`` or has no header first get 400.
+
+The Space app (``space_url``) answers ``/`` and ``/health``. When the Space is
+private (``space_private``, else the Space's own flag) it answers 401 unless a
+known token comes with the request. It records the ``Host`` and
+``Authorization`` of every request (``space_authorizations``). It is also a
+plain-http proxy for ``http://<owner>-<name>.hf.space`` (``proxy_env()``,
+``space_host()``), so a client that sends its token only to ``*.hf.space`` can be
+tested without DNS; any other host (an ``*.hf.space`` that names no Space, or
+another site) gets 404, and is recorded like the rest.
 
 Refusals: ``refuse_space_creation = 402`` makes ``POST /api/repos/create`` for a
 Space with a non-static SDK answer 402 Payment Required, as the Hub does for a
@@ -81,6 +99,22 @@ __all__ = [
     "RepoRecord",
 ]
 
+#: What ``HfApi.create_repo`` (2.x) may send besides ``name``.
+_CREATE_OPTIONAL: dict[str, _Kinds] = {
+    "organization": (str, type(None)),
+    "visibility": str,
+    "private": bool,
+    "type": str,
+    "sdk": str,
+    "template": str,
+    "hardware": str,
+    "sleepTimeSeconds": int,
+    "secrets": list,
+    "variables": list,
+    "volumes": list,
+    "resourceGroupId": str,
+    "region": str,
+}
 #: The stages ``huggingface_hub.SpaceStage`` knows (2.4.0).
 SPACE_STAGES = (
     "NO_APP_FILE",
@@ -99,6 +133,9 @@ SPACE_STAGES = (
 _REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 _SDKS = ("gradio", "streamlit", "docker", "static")
 _INVALID_TOKEN = "Invalid credentials in Authorization header"
+_NO_TOKEN = "Invalid username or password."  # the Hub's answer to a request with no token
+_REPO_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?")
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DEFAULT_BUILD_LOGS = (
     "===== Build Queued =====",
     "--> FROM docker.io/library/python:3.11-slim",
@@ -186,6 +223,79 @@ class _Reply(Exception):
 
 def _error(status: int, message: str, **headers: str) -> _Reply:
     return _Reply(status, {"error": message}, headers)
+
+
+def _json_object(request: RecordedRequest, what: str) -> dict[str, Any]:
+    """The request's JSON object body; 400 when it is not JSON, or not an object."""
+    try:
+        payload = json.loads(request.body) if request.body else None
+    except ValueError:
+        raise _error(400, f"{what}: the body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise _error(400, f"{what}: the body must be a JSON object")
+    return payload
+
+
+_Kinds = type | tuple[type, ...]
+
+
+def _check_fields(
+    payload: Mapping[str, Any],
+    what: str,
+    required: Mapping[str, _Kinds],
+    optional: Mapping[str, _Kinds] | None = None,
+) -> None:
+    """422 for a missing, unexpected or mistyped field, as the Hub validates a payload."""
+    optional = optional or {}
+    unexpected = sorted(set(payload) - set(required) - set(optional))
+    if unexpected:
+        raise _error(422, f"{what}: unexpected field(s) {', '.join(unexpected)}")
+    for name in required:
+        if name not in payload:
+            raise _error(422, f"{what}: '{name}' is required")
+    for name, kinds in {**required, **optional}.items():
+        value = payload.get(name)
+        if name in payload and (
+            not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _tuple(kinds))
+        ):
+            wanted = " or ".join(kind.__name__ for kind in _tuple(kinds))
+            raise _error(422, f"{what}: '{name}' must be {wanted}, got {type(value).__name__}")
+
+
+def _tuple(kinds: _Kinds) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _env_key(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _ENV_KEY.fullmatch(value):
+        raise _error(400, f"{what}: invalid key {value!r}: use letters, digits and underscores")
+    return value
+
+
+def _repo_path(value: Any, what: str) -> str:
+    """A path inside a repo: relative, no '..' or empty parts."""
+    parts = value.split("/") if isinstance(value, str) else [""]
+    if any(part in ("", ".", "..") for part in parts):
+        raise _error(400, f"{what}: invalid path in repo {value!r}")
+    return value
+
+
+def _key_values(items: Any, what: str) -> list[dict[str, Any]]:
+    """The ``secrets``/``variables`` list of a create payload."""
+    if not isinstance(items, list):
+        raise _error(422, f"{what}: must be a list")
+    for item in items:
+        if not isinstance(item, dict):
+            raise _error(422, f"{what}: each entry must be an object")
+        _check_fields(item, what, {"key": str, "value": str}, {"description": (str, type(None))})
+        _env_key(item["key"], what)
+    return items
+
+
+def _host_of(request: RecordedRequest) -> str:
+    """The host a request was for, without the port (from Host, as a proxy reads it)."""
+    host = (request.headers.get("host") or "").strip().lower()
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def _gitignore_rules(text: str) -> list[tuple[bool, bool, bool, str]]:
@@ -282,16 +392,22 @@ class HubStandIn:
 
     Arguments (all keyword-only, all also writable attributes while running):
 
-    ``token``: the one bearer token accepted. ``user`` and ``orgs``: who that token
-    is, and the namespaces it may create repos in. ``stages``: the runtime script.
-    ``build_logs`` / ``run_logs``: lines served by the logs routes. ``error_message``:
-    the runtime's ``errorMessage`` while the stage is an ``*_ERROR``.
+    ``token``: the bearer token of the user, with ``role`` "write" (default) or
+    "read"; ``read_token``: a second token that is always read-only. Any other
+    token, or none, gets 401 on every route; a read-only token gets 403 on every
+    write. ``user`` and ``orgs``: who the tokens are, and the namespaces they may
+    create repos in. ``space_private``: whether the Space app asks for a token on
+    ``/health``; ``None`` (default) follows the Space's own ``private`` flag.
+    ``stages``: the runtime script. ``build_logs`` / ``run_logs``: lines served by
+    the logs routes. ``error_message``: the runtime's ``errorMessage`` while the
+    stage is an ``*_ERROR``.
     ``health_status``: an int, or a sequence of ints served one per request (the
     last repeating); ``health_body``: the JSON the Space answers on ``/health``.
     ``refuse_space_creation``: ``None``, 402 or 403. ``lfs_threshold``: size in
     bytes from which preupload answers ``"lfs"``.
 
-    Recorded state: ``requests`` (Hub API), ``space_requests`` (Space app),
+    Recorded state: ``requests`` (Hub API), ``space_requests`` (Space app, with the
+    ``Host`` each came for; ``space_authorizations`` lists (host, Authorization)),
     ``repos`` (every repo, by id), ``created`` (the ones created through the API),
     ``commits``, and, for the current Space (the one last created, written or
     read through the API; ``space_id``), ``secrets``, ``variables``, ``files``
@@ -302,6 +418,9 @@ class HubStandIn:
         self,
         *,
         token: str = "hf_standin_write_token",
+        role: str = "write",
+        read_token: str = "hf_standin_read_token",
+        space_private: bool | None = None,
         user: str = "standin-user",
         orgs: Sequence[str] = ("standin-org",),
         stages: Sequence[str] = ("BUILDING", "RUNNING"),
@@ -313,7 +432,12 @@ class HubStandIn:
         refuse_space_creation: int | None = None,
         lfs_threshold: int = 10 * 1024 * 1024,
     ) -> None:
+        if role not in ("write", "read"):
+            raise ValueError(f"role must be 'write' or 'read', not {role!r}")
         self.token = token
+        self.role = role
+        self.read_token = read_token
+        self.space_private = space_private
         self.user = user
         self.orgs = tuple(orgs)
         self.stages = stages
@@ -501,10 +625,57 @@ class HubStandIn:
 
     # -- Space app --------------------------------------------------------------------
 
+    @staticmethod
+    def space_host(repo_id: str) -> str:
+        """``<owner>-<name>.hf.space``: the host the Hub gives a Space's app."""
+        return re.sub(r"[^a-z0-9-]", "-", repo_id.replace("/", "-").lower()) + ".hf.space"
+
+    def proxy_env(self) -> dict[str, str]:
+        """Environment for a process whose plain-http requests to ``*.hf.space`` must
+        reach the Space app: the Space app is the HTTP proxy, and the Hub API (on
+        127.0.0.1) is reached directly. Pair it with ``http://<space_host>`` URLs
+        (no https: the stand-in is no TLS proxy)."""
+        direct = "127.0.0.1,localhost"
+        return {
+            "http_proxy": self.space_url,
+            "HTTP_PROXY": self.space_url,
+            "no_proxy": direct,
+            "NO_PROXY": direct,
+        }
+
+    @property
+    def space_authorizations(self) -> list[tuple[str, str | None]]:
+        """(Host, Authorization header or None) of every request the Space app got."""
+        with self._lock:
+            return [(_host_of(r), r.headers.get("authorization")) for r in self.space_requests]
+
+    def _space_for(self, host: str) -> tuple[bool, RepoRecord | None]:
+        """(known, repo) for the host a Space app request came for: an ``*.hf.space``
+        host names one Space; the stand-in's own address is the current Space; any
+        other host (a request proxied elsewhere) is unknown."""
+        with self._lock:
+            if host in ("127.0.0.1", "localhost"):
+                return True, self._current()
+            for repo in self.repos.values():
+                if repo.repo_type == "space" and self.space_host(repo.repo_id) == host:
+                    return True, repo
+            return False, None
+
     def _handle_space(self, request: RecordedRequest, handler: _Handler) -> None:
+        known, repo = self._space_for(_host_of(request))
         with self._lock:
             self.space_requests.append(request)
-            if request.path == "/health" and request.method in ("GET", "HEAD"):
+            private = self.space_private
+            if private is None:
+                private = repo is not None and repo.private
+            auth = request.headers.get("authorization") or ""
+            scheme, _, value = auth.partition(" ")
+            token_ok = scheme.lower() == "bearer" and value.strip() in self._roles()
+            if not known:  # recorded all the same: a test can see where a request went
+                status, body = 404, {"error": f"no Space answers at {_host_of(request)}"}
+            elif private and not token_ok:
+                status, body = 401, {"error": "This Space is private: sign in or send a token"}
+            elif request.path == "/health" and request.method in ("GET", "HEAD"):
                 if isinstance(self.health_status, int):
                     status = self.health_status
                 else:
@@ -544,43 +715,52 @@ class HubStandIn:
                             self._faults.remove(fault)
                     raise _error(fault.status, fault.error)
 
-    def _authenticated(self, request: RecordedRequest, *, required: bool = True) -> bool:
+    def _role(self, request: RecordedRequest) -> str:
+        """The role of the request's token ("write" or "read"); 401 without a known one."""
         auth = request.headers.get("authorization")
         if auth is None:
-            if required:
-                raise _error(401, "Invalid username or password.")
-            return False
+            raise _error(401, _NO_TOKEN, **{"X-Error-Message": _NO_TOKEN})
         scheme, _, value = auth.partition(" ")
-        if scheme.lower() != "bearer" or value.strip() != self.token:
+        role = self._roles().get(value.strip()) if scheme.lower() == "bearer" else None
+        if role is None:
             raise _error(401, _INVALID_TOKEN, **{"X-Error-Message": _INVALID_TOKEN})
-        return True
+        return role
+
+    def _roles(self) -> dict[str, str]:
+        return {self.read_token: "read", self.token: self.role}
+
+    @staticmethod
+    def _require_write(request: RecordedRequest, role: str) -> None:
+        if role != "write":
+            message = (
+                f"This token is read-only: {request.method} {request.path} needs a token "
+                "with write access (https://huggingface.co/settings/tokens)."
+            )
+            raise _error(403, message, **{"X-Error-Message": message})
 
     def _route(self, request: RecordedRequest) -> Any:
         method, path = request.method, request.path
+        role = self._role(request)  # every route: no token, or an unknown one, is a 401
         if path == "/api/whoami-v2" and method == "GET":
-            self._authenticated(request)
-            return self._whoami()
+            return self._whoami(role)
         if path == "/api/validate-yaml" and method == "POST":
-            self._authenticated(request, required=False)
             return self._validate_yaml(request)
         if path == "/api/repos/create" and method == "POST":
-            self._authenticated(request)
+            self._require_write(request, role)
             return self._create_repo(request)
         if path == "/api/repos/delete" and method == "DELETE":
-            self._authenticated(request)
+            self._require_write(request, role)
             return self._delete_repo(request)
-        if match := re.fullmatch(r"/(?:(spaces|datasets)/)?([^/]+/[^/]+)\.git/info/lfs/.*", path):
-            self._authenticated(request)
+        if re.fullmatch(r"/(?:(spaces|datasets)/)?([^/]+/[^/]+)\.git/info/lfs/.*", path):
             raise _error(400, "The Hub stand-in stores no LFS content: keep test files small.")
         match = re.fullmatch(r"/api/(models|datasets|spaces)/([^/]+/[^/]+?)(?:/(.*))?", path)
         if match:
-            return self._repo_route(request, _REPO_TYPES[match[1]], match[2], match[3] or "")
-        self._authenticated(request, required=False)
+            return self._repo_route(request, role, _REPO_TYPES[match[1]], match[2], match[3] or "")
         with self._lock:
             self.unhandled.append(request)
         raise _error(404, f"The Hub stand-in does not implement {method} {path}")
 
-    def _whoami(self) -> dict[str, Any]:
+    def _whoami(self, role: str) -> dict[str, Any]:
         return {
             "type": "user",
             "id": hashlib.sha1(self.user.encode()).hexdigest()[:24],
@@ -591,13 +771,14 @@ class HubStandIn:
             "orgs": [{"type": "org", "name": org, "roleInOrg": "admin"} for org in self.orgs],
             "auth": {
                 "type": "access_token",
-                "accessToken": {"displayName": "stand-in", "role": "write"},
+                "accessToken": {"displayName": f"stand-in {role}", "role": role},
             },
         }
 
     def _validate_yaml(self, request: RecordedRequest) -> dict[str, Any]:
-        content = str((request.json() or {}).get("content", ""))
-        lines = content.splitlines()
+        payload = _json_object(request, "validate-yaml")
+        _check_fields(payload, "validate-yaml", {"content": str}, {"repoType": str})
+        lines = payload["content"].splitlines()
         if not lines or lines[0].strip() != "---":
             return {"errors": [], "warnings": [{"message": "empty or missing yaml metadata"}]}
         if not any(line.strip() == "---" for line in lines[1:]):
@@ -607,12 +788,20 @@ class HubStandIn:
         return {"errors": [], "warnings": []}
 
     def _create_repo(self, request: RecordedRequest) -> dict[str, Any]:
-        payload = request.json() or {}
-        name = payload.get("name")
+        payload = _json_object(request, "repos/create")
+        _check_fields(payload, "repos/create", {"name": str}, _CREATE_OPTIONAL)
+        name = payload["name"]
         namespace = payload.get("organization") or self.user
         repo_type = payload.get("type") or "model"
-        if not name or repo_type not in _REPO_TYPES.values():
-            raise _error(400, "Invalid repo name or type")
+        if not _REPO_NAME.fullmatch(name) or ".." in name:
+            raise _error(400, f"Invalid repo name {name!r}: letters, digits, '-', '_', '.'")
+        if repo_type not in _REPO_TYPES.values():
+            raise _error(400, f"Invalid repo type {repo_type!r}")
+        if payload.get("visibility", "public") not in ("public", "private", "protected"):
+            raise _error(400, f"Invalid visibility {payload['visibility']!r}")
+        for field_name in ("secrets", "variables"):
+            if field_name in payload:
+                _key_values(payload[field_name], f"repos/create {field_name}")
         repo_id = f"{namespace}/{name}"
         sdk = payload.get("sdk")
         if repo_type == "space" and sdk not in _SDKS:
@@ -675,7 +864,10 @@ class HubStandIn:
         return _error(int(self.refuse_space_creation or 400), "Space creation refused")
 
     def _delete_repo(self, request: RecordedRequest) -> None:
-        payload = request.json() or {}
+        payload = _json_object(request, "repos/delete")
+        _check_fields(
+            payload, "repos/delete", {"name": str}, {"organization": (str, type(None)), "type": str}
+        )
         repo_id = f"{payload.get('organization') or self.user}/{payload.get('name')}"
         key = self._key(payload.get("type") or "model", repo_id)
         with self._lock:
@@ -693,17 +885,16 @@ class HubStandIn:
     def _not_found() -> _Reply:
         return _error(404, "Repository not found", **{"X-Error-Code": "RepoNotFound"})
 
-    def _repo_route(self, request: RecordedRequest, repo_type: str, repo_id: str, rest: str) -> Any:
+    def _repo_route(
+        self, request: RecordedRequest, role: str, repo_type: str, repo_id: str, rest: str
+    ) -> Any:
         method = request.method
-        authenticated = self._authenticated(request, required=False)
         with self._lock:
             repo = self.repos.get(self._key(repo_type, repo_id))
-        if repo is None or (repo.private and not authenticated):
-            self._authenticated(request)
+        if repo is None:
             raise self._not_found()
-        read_only = method == "GET" and (rest == "" or rest.startswith(("revision/", "tree/")))
-        if not read_only and not authenticated:
-            self._authenticated(request)  # raises 401
+        if method != "GET":  # every write; a read token may only look
+            self._require_write(request, role)
         if repo_type == "space":
             with self._lock:
                 self.space_id = repo_id
@@ -815,7 +1006,19 @@ class HubStandIn:
         return list(entries.values())
 
     def _preupload(self, repo: RepoRecord, request: RecordedRequest) -> dict[str, Any]:
-        payload = request.json() or {}
+        payload = _json_object(request, "preupload")
+        _check_fields(payload, "preupload", {"files": list}, {"gitIgnore": str})
+        for item in payload["files"]:
+            if not isinstance(item, dict):
+                raise _error(422, "preupload: each file must be an object")
+            _check_fields(item, "preupload file", {"path": str, "sample": str, "size": int})
+            _repo_path(item["path"], "preupload")
+            if item["size"] < 0:
+                raise _error(422, f"preupload: negative size for {item['path']}")
+            try:
+                base64.b64decode(item["sample"], validate=True)
+            except ValueError:
+                raise _error(400, f"preupload: sample of {item['path']} is not base64") from None
         with self._lock:
             gitignore = payload.get("gitIgnore")
             if gitignore is None and ".gitignore" in repo.files:
@@ -842,27 +1045,48 @@ class HubStandIn:
         added: dict[str, bytes] = {}
         lfs: dict[str, dict[str, Any]] = {}
         deleted: list[str] = []
+        content_type = (request.header("content-type") or "").split(";")[0].strip()
+        if content_type != "application/x-ndjson":
+            raise _error(400, f"commit: Content-Type {content_type!r} is not application/x-ndjson")
         try:
             lines = [json.loads(line) for line in request.body.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
             raise _error(400, f"Invalid NDJSON commit payload: {exc}") from exc
-        for line in lines:
-            key, value = line.get("key"), line.get("value") or {}
+        for number, line in enumerate(lines, 1):
+            what = f"commit line {number}"
+            if not isinstance(line, dict):
+                raise _error(400, f"{what}: must be a JSON object")
+            _check_fields(line, what, {"key": str, "value": dict})
+            key, value = line["key"], line["value"]
+            if (key == "header") != (number == 1):
+                raise _error(400, f"{what}: the header must come first, and only once")
             if key == "header":
+                _check_fields(
+                    value, what, {"summary": str}, {"description": str, "parentCommit": str}
+                )
                 header = value
             elif key == "file":
-                if value.get("encoding") != "base64":
-                    raise _error(400, f"Unsupported encoding for {value.get('path')}")
-                added[value["path"]] = base64.b64decode(value["content"])
+                _check_fields(value, what, {"path": str, "content": str, "encoding": str})
+                if value["encoding"] != "base64":
+                    raise _error(400, f"Unsupported encoding for {value['path']}")
+                try:
+                    content = base64.b64decode(value["content"], validate=True)
+                except ValueError:
+                    raise _error(400, f"{what}: content is not base64") from None
+                added[_repo_path(value["path"], what)] = content
             elif key == "lfsFile":
-                lfs[value["path"]] = {"oid": value.get("oid"), "size": value.get("size")}
-            elif key == "deletedFile":
-                deleted.append(value["path"])
-            elif key == "deletedFolder":
-                deleted.append(value["path"].rstrip("/") + "/")
+                _check_fields(value, what, {"path": str, "algo": str, "oid": str}, {"size": int})
+                lfs[_repo_path(value["path"], what)] = {
+                    "oid": value["oid"],
+                    "size": value.get("size"),
+                }
+            elif key in ("deletedFile", "deletedFolder"):
+                _check_fields(value, what, {"path": str})
+                path = _repo_path(value["path"].rstrip("/"), what)
+                deleted.append(path + "/" if key == "deletedFolder" else path)
             else:
                 raise _error(400, f"Unknown commit operation {key!r}")
-        if header is None or not header.get("summary"):
+        if header is None or not header["summary"].strip():
             raise _error(400, "The commit payload has no header with a summary")
         if lfs:
             raise _error(
@@ -910,47 +1134,56 @@ class HubStandIn:
         }
 
     def _secrets(self, repo: RepoRecord, request: RecordedRequest, tail: str) -> Any:
-        payload = request.json() or {}
+        payload = self._key_payload(request, tail, "secrets")
         with self._lock:
             if request.method == "GET" and not tail:
                 return copy.deepcopy(repo.secret_meta)
             if request.method == "POST" and not tail:
-                key = self._valid_key(payload)
-                repo.secrets[key] = str(payload.get("value", ""))
+                key = payload["key"]
+                repo.secrets[key] = payload["value"]
                 repo.secret_meta[key] = {
                     "description": payload.get("description"),
                     "updatedAt": _now(),
                 }
                 return None
             if request.method == "DELETE" and not tail:
-                key = self._valid_key(payload)
+                key = payload["key"]
                 repo.secrets.pop(key, None)
                 repo.secret_meta.pop(key, None)
                 return None
         raise _error(405, f"{request.method} is not allowed on {request.path}")
 
     def _variables(self, repo: RepoRecord, request: RecordedRequest, tail: str) -> Any:
-        payload = request.json() or {}
+        payload = self._key_payload(request, tail, "variables")
         with self._lock:
             if request.method == "POST" and not tail:
-                key = self._valid_key(payload)
+                key = payload["key"]
                 repo.variables[key] = {
-                    "value": str(payload.get("value", "")),
+                    "value": payload["value"],
                     "description": payload.get("description"),
                     "updatedAt": _now(),
                 }
             elif request.method == "DELETE" and not tail:
-                repo.variables.pop(self._valid_key(payload), None)
+                repo.variables.pop(payload["key"], None)
             elif request.method != "GET" or tail:
                 raise _error(405, f"{request.method} is not allowed on {request.path}")
             return copy.deepcopy(repo.variables)
 
     @staticmethod
-    def _valid_key(payload: Mapping[str, Any]) -> str:
-        key = payload.get("key")
-        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise _error(400, f"Invalid key {key!r}: use letters, digits and underscores")
-        return key
+    def _key_payload(request: RecordedRequest, tail: str, what: str) -> dict[str, Any]:
+        """The checked body of a secrets/variables POST ({key, value, description?}) or
+        DELETE ({key}); a GET has none."""
+        if tail or request.method not in ("POST", "DELETE"):
+            return {}
+        payload = _json_object(request, what)
+        if request.method == "POST":
+            _check_fields(
+                payload, what, {"key": str, "value": str}, {"description": (str, type(None))}
+            )
+        else:
+            _check_fields(payload, what, {"key": str})
+        _env_key(payload["key"], what)
+        return payload
 
     def _runtime_route(self, repo: RepoRecord, request: RecordedRequest, tail: str) -> Any:
         if request.method != "GET" or tail:

@@ -5,7 +5,9 @@ tests/test_standins.py runs this file in virtualenvs built from the catalogue's 
 requirement ranges (and one with an Elasticsearch 8 client), where none of these tests
 may be skipped. Timeouts are short (0.5 s; qdrant-client rounds up to whole seconds)
 with retries off, and each "hang" test asserts the SDK gave up within its timeout plus
-one second. Run by hand: python -m pytest --noconftest tests/standins/sdk_checks.py
+checking.SLACK (the stand-in would never answer: an SDK without a bound fails, its
+connection dropped by the watchdog, instead of hanging the run).
+Run by hand: python -m pytest --noconftest tests/standins/sdk_checks.py
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from . import (
     OpenAIStandin,
     QdrantStandin,
 )
-from .checking import BAD, GOOD, TIMEOUT, free_port, raises_within, within
+from .checking import BAD, GOOD, TIMEOUT, bound, raises_within, refused_port, within
 
 
 def test_qdrant_client() -> None:
@@ -51,7 +53,7 @@ def test_qdrant_client() -> None:
         assert server.requests[-1].header("api-key") == BAD
         server.mode = "hang"
         # timeout=0.5 is rounded up to 1 s by qdrant-client
-        with within(2 + 0.5), pytest.raises(ResponseHandlingException) as hung:
+        with within(bound(1), release=server), pytest.raises(ResponseHandlingException) as hung:
             good.get_collections()
         assert "timeout" in type(hung.value.source).__name__.lower()
 
@@ -91,14 +93,16 @@ def test_elasticsearch_client_auth_product_and_timeout(es_client_major: int) -> 
         with pytest.raises(elasticsearch.UnsupportedProductError):
             _elasticsearch(s.url, api_key="KEY==").info()
         s.mode = "hang"
-        raises_within(elasticsearch.ConnectionTimeout, _elasticsearch(s.url, api_key="KEY==").info)
+        raises_within(
+            elasticsearch.ConnectionTimeout, _elasticsearch(s.url, api_key="KEY==").info, s
+        )
     with (
         ElasticsearchStandin(flavor="opensearch") as s,
         pytest.raises(elasticsearch.UnsupportedProductError),
     ):
         _elasticsearch(s.url).info()
-    with pytest.raises(elasticsearch.ConnectionError):
-        _elasticsearch(f"http://127.0.0.1:{free_port()}").info()
+    with refused_port() as port, pytest.raises(elasticsearch.ConnectionError):
+        _elasticsearch(f"http://127.0.0.1:{port}").info()
 
 
 @pytest.mark.parametrize("server_version", ["9.1.0", "8.15.0"])
@@ -137,9 +141,11 @@ def test_opensearch_client() -> None:
             client(s.url, http_auth=("user", "SECRET-pw")).info()
         assert bad.value.status_code == 401 and "SECRET" not in str(bad.value)
         s.mode = "hang"
-        raises_within(opensearchpy.ConnectionTimeout, client(s.url, http_auth=("user", "pw")).info)
-    with pytest.raises(opensearchpy.ConnectionError):
-        client(f"http://127.0.0.1:{free_port()}").info()
+        raises_within(
+            opensearchpy.ConnectionTimeout, client(s.url, http_auth=("user", "pw")).info, s
+        )
+    with refused_port() as port, pytest.raises(opensearchpy.ConnectionError):
+        client(f"http://127.0.0.1:{port}").info()
 
 
 @pytest.mark.parametrize("flavor", ["openai", "groq"])
@@ -161,10 +167,10 @@ def test_openai_and_groq_clients(flavor: str) -> None:
         assert bad.value.status_code == 401 and BAD not in str(bad.value)
         server.mode = "hang"
         server.clear()
-        raises_within(sdk.APITimeoutError, client(server.base_url, GOOD).models.list)
+        raises_within(sdk.APITimeoutError, client(server.base_url, GOOD).models.list, server)
         assert len(server.requests) == 1  # max_retries=0: no second attempt
-    with pytest.raises(sdk.APIConnectionError):
-        client(f"http://127.0.0.1:{free_port()}", GOOD).models.list()
+    with refused_port() as port, pytest.raises(sdk.APIConnectionError):
+        client(f"http://127.0.0.1:{port}", GOOD).models.list()
 
 
 def test_gemini_client() -> None:
@@ -190,7 +196,7 @@ def test_gemini_client() -> None:
         assert "API key not valid" in str(refused.value) and BAD not in str(refused.value)
         server.mode = "hang"
         server.clear()
-        with within(TIMEOUT + 1), pytest.raises(Exception) as hung:
+        with within(bound(), release=server), pytest.raises(Exception) as hung:
             good.models.list(config={"page_size": 1})
         # a raw httpx (or httpx2, in google-genai 3.x) timeout, not a genai error
         assert type(hung.value).__name__ in ("ReadTimeout", "TimeoutException")
@@ -215,9 +221,9 @@ def test_cohere_client() -> None:
         assert bad.value.status_code == 401 and BAD not in str(bad.value)
         assert type(bad.value).__name__ == "UnauthorizedError"
         server.mode = "hang"
-        with within(TIMEOUT + 1), pytest.raises(Exception) as hung:
+        with within(bound(), release=server), pytest.raises(Exception) as hung:
             client(server.url, GOOD).models.list(page_size=1, request_options=no_retries)
         assert type(hung.value).__name__ == "ReadTimeout"  # httpx's, not wrapped
-    with within(1), pytest.raises(Exception) as refused:
-        client(f"http://127.0.0.1:{free_port()}", GOOD).models.list(request_options=no_retries)
+    with refused_port() as port, within(bound()), pytest.raises(Exception) as refused:
+        client(f"http://127.0.0.1:{port}", GOOD).models.list(request_options=no_retries)
     assert type(refused.value).__name__ == "ConnectError"
