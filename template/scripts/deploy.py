@@ -32,7 +32,6 @@ import importlib
 import os
 import re
 import sys
-import threading
 import time
 import tomllib
 from pathlib import Path
@@ -42,105 +41,59 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a file, Python puts scripts/ on sys.path, not the root
 
-MIB = 1024 * 1024
 WORKING = ("BUILDING", "RUNNING_BUILDING", "APP_STARTING", "RUNNING_APP_STARTING")
 STALE_SECONDS = 15.0  # after a commit the runtime may still show the previous build RUNNING
 SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".cache"}
 ENV_FILE = re.compile(r"(?!\.env\.example$)(\.env(\..+)?|.+\.env|\.envrc)")
 SKIP_FILE = re.compile(r".+\.py[cod]|\.DS_Store|\.coverage(\..+)?")
-# What a Space's log says -> the likely cause.
-HINTS = [
-    line.split(" -> ")
-    for line in """
+# What a Space's log (or its stage) says -> the likely cause.
+HINTS = r"""
 Permission denied|Read-only file system -> uid 1000 may write only to $HOME and /tmp on a Space
 address already in use|Launch timed out|app_port -> the app must listen on 0.0.0.0:7860 (app_port)
 ConfigError|Invalid configuration|malformed -> a value is malformed: run deploy.py check, fix .env
 No matching distribution|ResolutionImpossible -> a requirement cannot be installed: check the pins
 ModuleNotFoundError|No module named -> a module is missing at runtime: add it to requirements.txt
 COPY failed|failed to compute cache key -> a file the Dockerfile needs is not in the repo
-out of memory|OOMKilled|\\bKilled\\b -> out of memory: use less, or bigger hardware (--hardware)
+out of memory|OOMKilled|\bKilled\b -> out of memory: use less, or bigger hardware (--hardware)
 CONFIG_ERROR -> README.md's front matter must say sdk: docker and app_port: 7860
 NO_APP_FILE -> the Space has no Dockerfile: check that it was uploaded
 PAUSED|STOPPED -> the Space is paused or stopped: restart it from its Settings page
-""".strip().splitlines()
-]
-# What the user reads, `key: text` per entry; an indented line continues the one above.
-MESSAGES = """
-no_project: pyproject.toml lacks [tool.hf-space] space-id and package ({error})
-no_package: {error}; install the dependencies: pip install -r requirements-dev.txt
-problems: {count} problem(s); nothing was sent. Fix them in {file} (SECRETS.md says where each
-  value comes from), then rerun.
-blocked: warning  {name} uses port {port}, but a Space connects out only on ports 80, 443 and
-  8080: prefer the provider's HTTPS endpoint (SECRETS.md)
-local_cors: warning  CORS_ORIGINS holds only local origins: add your frontend's exact origin,
-  e.g. https://myapp.vercel.app
-refused: nothing was sent; these files must not leave this machine:
-symlink: {name} is a symlink to {target}, outside the repo: copy in what the Space needs instead
-too_big: {name} is {size:.1f} MiB; a Space repo takes 10 MiB or more only through Git LFS/Xet:
-  host it in a model or dataset repo and download it at startup, or shrink it
-holds: {name} holds the value of {names}: take the value out, or move the file out of the repo
-no_token: no Hugging Face token: set HF_TOKEN to a write token
-  (https://huggingface.co/settings/tokens) or run `hf auth login`. Nothing was sent.
-bad_token: the Hub refused the token (401): it is invalid or expired; create a write token at
-  https://huggingface.co/settings/tokens and set HF_TOKEN
-read_only: the token is read-only: deploying needs a write token. Nothing was sent.
-not_docker: {space} is a {sdk} Space; this app needs a Docker Space: pick another name with
-  --space OWNER/NAME
-no_space: {space} does not exist: deploy once from your machine (python scripts/deploy.py),
-  which also sets its secrets and variables
-plan: the Hub refused to create the Docker Space {space} ({status}). Since July 2026 a Docker
-  Space needs a paid plan: PRO for a user (https://huggingface.co/subscribe/pro), Team or
-  Enterprise for an organization (https://huggingface.co/enterprise); a 403 may also mean the
-  token may not create repos under that owner. Subscribe, or deploy under an account that has
-  one (--space OWNER/NAME), then rerun. An existing Space keeps redeploying.
-timeout: the Space is still {stage} after {timeout:g} s: follow it on
-  https://huggingface.co/spaces/{space} or rerun with a longer --timeout (nothing is undone)
-stopped: the Space stopped at {stage}; see the log above
-not_ready: {url} answered {status}: the Space runs but is not ready; the table above names each
-  service (SECRETS.md explains each variable)
-deployed: Deployed: {url}
-  Frontend: use this URL as NEXT_PUBLIC_API_URL / VITE_API_URL; CORS_ORIGINS must hold the
-  frontend's exact origin.
 """
-MESSAGES = dict(m.split(": ", 1) for m in re.sub(r"\n +", " ", MESSAGES.strip()).splitlines())
+HINTS = [line.split(" -> ") for line in HINTS.strip().splitlines()]
+PLAN = (
+    "Since July 2026 a Docker Space needs a paid plan: PRO for a user "
+    "(https://huggingface.co/subscribe/pro), Team or Enterprise for an organization; a 403 may "
+    "also mean the token may not create repos there. Subscribe, or deploy under an account "
+    "that has one (--space OWNER/NAME)."
+)
+SHOWN: dict[str, Any] = {"secrets": [], "mask": lambda text, secrets: text}  # see load_app
 
 
 class DeployError(Exception):
-    """A failure explained for the user (MESSAGES[key]); never with a secret value."""
-
-    def __init__(self, key: str, **fields: Any) -> None:
-        super().__init__(MESSAGES[key].format(**fields) if key in MESSAGES else key)
+    """A failure explained for the user; the message never holds a secret value."""
 
 
-class Out:
-    """Lines as things happen, every secret masked by the app's own logs.mask."""
-
-    def __init__(self) -> None:
-        self.secrets: list[str] = []
-        self.mask = lambda text, secrets: text  # until the app's package is imported
-
-    def line(self, text: str, indent: int = 6, stream: Any = None) -> None:
-        print(self.mask(" " * indent + text, self.secrets), file=stream or sys.stdout, flush=True)
-
-    def step(self, number: int, name: str, text: str) -> None:
-        self.line(f"[{number}/6] {name}: {text}", indent=0)
+def say(text: str, indent: int = 6, stream: Any = None) -> None:
+    """A line of the report, every secret masked by the app's own logs.mask."""
+    print(SHOWN["mask"](" " * indent + text, SHOWN["secrets"]), file=stream or sys.stdout)
 
 
-def load_app(out: Out) -> tuple[str, Any]:
+def step(number: int, name: str, text: str) -> None:
+    say(f"[{number}/6] {name}: {text}", indent=0)
+
+
+def load_app() -> tuple[str, Any]:
     """The Space id and `<package>.variables`, as pyproject.toml's [tool.hf-space] names them."""
     try:
         table = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hf-space"]
         space_id, package = table["space-id"], table["package"]
-    except (OSError, ValueError, LookupError, TypeError) as error:
-        raise DeployError("no_project", error=error) from None
-    try:
-        out.mask = importlib.import_module(f"{package}.logs").mask
+        SHOWN["mask"] = importlib.import_module(f"{package}.logs").mask
         return space_id, importlib.import_module(f"{package}.variables")
-    except ImportError as error:
-        raise DeployError("no_package", error=error) from None
-
-
-# --- 1. check ----------------------------------------------------------------------------------
+    except (ImportError, OSError, ValueError, LookupError, TypeError) as error:
+        raise DeployError(
+            f"cannot load the app ({error}): pyproject.toml's [tool.hf-space] names space-id and "
+            "package; pip install -r requirements-dev.txt installs what it needs"
+        ) from None
 
 
 class Config:
@@ -156,67 +109,59 @@ class Config:
         self.secrets, self.variables, self.local = [], [], []
         self.never_upload: dict[str, str] = {}  # secret text -> the variable holding it
         for var in app.env_vars():
-            if var.name.lower() in found:
-                self.values[var.name] = value = found[var.name.lower()]
-                kind = self.secrets if var.secret else self.variables
-                (kind if var.on_space else self.local).append(var.name)
-            if var.secret and var.name in self.values:
+            if var.name.lower() not in found:
+                continue
+            self.values[var.name] = value = found[var.name.lower()]
+            kind = self.secrets if var.secret else self.variables
+            (kind if var.on_space else self.local).append(var.name)
+            if var.secret:
                 self.never_upload |= dict.fromkeys(app.secret_parts(value), var.name)
 
 
-def check(args: argparse.Namespace, app: Any, out: Out) -> Config:
+def check(args: argparse.Namespace, app: Any) -> Config:
     """Step 1: every problem at once; raises DeployError before anything is sent."""
     env_file = args.env_file
     shown = env_file.relative_to(ROOT) if env_file.is_relative_to(ROOT) else env_file
-    found = "and the environment" if env_file.is_file() else "not found; the environment"
-    out.step(1, "check", f"{shown} {found}")
+    step(1, "check", f"{shown} {'and' if env_file.is_file() else 'not found;'} the environment")
     config = Config(app, env_file)
-    out.secrets += list(config.never_upload)
+    SHOWN["secrets"] += list(config.never_upload)
     for name in config.local:
-        out.line(f"skip     {name}: local only, never set on the Space")
+        say(f"skip     {name}: local only, never set on the Space")
     try:
         settings = app.load_settings(str(env_file) if env_file.is_file() else None)
-    except app.ConfigError as error:
+        problems = [p for p in services(app, settings, config) if not args.code_only]
+    except app.ConfigError as error:  # malformed values, each named
         problems = [line.strip() for line in str(error).splitlines()[1:]] or [str(error)]
-    else:
-        problems = [] if args.code_only else services_ready(app, settings, config, out)
-        warn_about(app, settings, out)
     for problem in problems:
-        out.line(f"problem  {problem}")
+        say(f"problem  {problem}")
     if problems:
-        raise DeployError("problems", count=len(problems), file=shown)
-    out.line(f"ok       {len(config.secrets)} secret(s), {len(config.variables)} variable(s)")
+        raise DeployError(f"{len(problems)} problem(s); nothing was sent. Fix them in {shown} "
+                          "(SECRETS.md says where each value comes from), then rerun.")  # fmt: skip
+    say(f"ok       {len(config.secrets)} secret(s), {len(config.variables)} variable(s)")
     return config
 
 
-def services_ready(app: Any, settings: Any, config: Config, out: Out) -> list[str]:
+def services(app: Any, settings: Any, config: Config) -> list[str]:
+    """What each service still needs; warnings about ports and CORS."""
     problems = []
     for service in getattr(app, "SERVICE_VARIABLE_SETS", {}):
-        todo = app.unconfigured(settings, service)
-        if todo:
+        if todo := app.unconfigured(settings, service):
             problems.append(f"{service} is not configured: {todo}")
-            continue
-        names = [v.name for v in app.env_vars() if v.service == service and v.name in config.values]
-        out.line(f"ok       {service}: {', '.join(names)}")
+        else:
+            names = [v.name for v in app.env_vars() if v.service == service]
+            say(f"ok       {service}: {', '.join(n for n in names if n in config.values)}")
+    blocked = app.blocked_endpoints(settings) if hasattr(app, "blocked_endpoints") else {}
+    for name, port in blocked.items():
+        say(f"warning  {name} uses port {port}, but a Space connects out only on ports 80, 443 "
+            "and 8080: prefer the provider's HTTPS endpoint (SECRETS.md)")  # fmt: skip
+    local = {"localhost", "127.0.0.1"}
+    if {urlsplit(origin).hostname for origin in settings.cors_origins} <= local:
+        say("warning  CORS_ORIGINS holds only local origins: add your frontend's exact origin")
     return problems
 
 
-def warn_about(app: Any, settings: Any, out: Out) -> None:
-    blocked = app.blocked_endpoints(settings) if hasattr(app, "blocked_endpoints") else {}
-    for name, port in blocked.items():
-        out.line(MESSAGES["blocked"].format(name=name, port=port))
-    if {urlsplit(origin).hostname for origin in settings.cors_origins} <= {
-        "localhost",
-        "127.0.0.1",
-    }:
-        out.line(MESSAGES["local_cors"])
-
-
-# --- 4. the files ------------------------------------------------------------------------------
-
-
 def plan_files(env_file: Path, never_upload: dict[str, str]) -> tuple[dict[str, bytes], list[str]]:
-    """(path -> the very bytes to send, paths kept back); DeployError for any file that must stay."""
+    """(path -> the very bytes to send, paths kept back); DeployError if a file must stay."""
     files: dict[str, bytes] = {}
     kept_back, refused = [], []
     for folder, dirs, names in os.walk(ROOT):  # symlinked folders are listed, never followed
@@ -230,62 +175,59 @@ def plan_files(env_file: Path, never_upload: dict[str, str]) -> tuple[dict[str, 
         for path in links + [here / name for name in sorted(names)]:
             name, target = path.relative_to(ROOT).as_posix(), path.resolve()
             if not target.is_relative_to(ROOT):
-                refused.append(MESSAGES["symlink"].format(name=name, target=target))
+                refused.append(f"{name} is a symlink to {target}, outside the repo: copy in what "
+                               "the Space needs instead")  # fmt: skip
             elif ENV_FILE.fullmatch(path.name) or ENV_FILE.fullmatch(target.name):
                 kept_back.append(name)
             elif target.is_file() and target != env_file and not SKIP_FILE.fullmatch(path.name):
                 refused += judge(name, target, never_upload, files)
     if refused:
-        raise DeployError("\n  ".join([MESSAGES["refused"], *refused]))
+        raise DeployError("nothing was sent; these files must not leave this machine:\n  "
+                          + "\n  ".join(refused))  # fmt: skip
     return files, kept_back
 
 
 def judge(name: str, path: Path, secrets: dict[str, str], files: dict[str, bytes]) -> list[str]:
     """Why the file must stay here, or [] once its bytes are in `files`."""
-    if path.stat().st_size >= 10 * MIB:
-        return [MESSAGES["too_big"].format(name=name, size=path.stat().st_size / MIB)]
+    if (size := path.stat().st_size) >= 10 * 1024 * 1024:
+        return [f"{name} is {size / 1024 / 1024:.1f} MiB; a Space repo takes 10 MiB or more "
+                "only through Git LFS/Xet: host it in a model or dataset repo, or shrink it"]  # fmt: skip
     files[name] = data = path.read_bytes()
     held = sorted({variable for text, variable in secrets.items() if text.encode() in data})
-    return [MESSAGES["holds"].format(name=name, names=", ".join(held))] if held else []
-
-
-def size_text(size: float) -> str:
-    return f"{size / 1000:.1f} kB" if size < 1e6 else f"{size / 1e6:.1f} MB"
+    return [f"{name} holds the value of {', '.join(held)}: take it out, or move the file out of "
+            "the repo"] * bool(held)  # fmt: skip
 
 
 def status_of(error: Exception) -> int | None:
     return getattr(getattr(error, "response", None), "status_code", None)
 
 
-# --- 2 to 6 ------------------------------------------------------------------------------------
-
-
 class Deploy:
-    def __init__(self, args: argparse.Namespace, app: Any, out: Out) -> None:
-        self.args, self.app, self.out, self.space = args, app, out, args.space
-        self.url, self.host, self.log_done = (args.space_url or "").rstrip("/"), "", False
+    def __init__(self, args: argparse.Namespace, app: Any) -> None:
+        self.args, self.app, self.space, self.dry = args, app, args.space, args.dry_run
+        self.url, self.host = (args.space_url or "").rstrip("/"), ""
 
     def run(self) -> int:
-        config = check(self.args, self.app, self.out)
+        config = check(self.args, self.app)
         if self.args.command == "check":
-            self.out.line(f"secrets:   {', '.join(config.secrets) or 'none'}", indent=0)
-            self.out.line(f"variables: {', '.join(config.variables) or 'none'}", indent=0)
+            say(f"secrets:   {', '.join(config.secrets) or 'none'}", indent=0)
+            say(f"variables: {', '.join(config.variables) or 'none'}", indent=0)
             return 0
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         import httpx2
         from huggingface_hub import HfApi, get_token
         from huggingface_hub.utils import get_session, logging
 
         get_session().timeout = httpx2.Timeout(60.0)  # the shared client never times out
         logging.set_verbosity_error()
-        try:
-            token = get_token()  # HF_OIDC_RESOURCE, HF_TOKEN, then `hf auth login`
-        except Exception as error:
-            raise DeployError(f"cannot get a Hugging Face token: {error}") from None
+        token = get_token()  # HF_OIDC_RESOURCE, HF_TOKEN, then the login of `hf auth login`
         if token:
-            self.out.secrets.append(token)
+            SHOWN["secrets"].append(token)
             config.never_upload[token] = "your Hugging Face token"
         files, kept_back = plan_files(self.args.env_file.resolve(), config.never_upload)
+        if not token and not self.dry:
+            raise DeployError("no Hugging Face token: set HF_TOKEN to a write token "
+                              "(https://huggingface.co/settings/tokens) or run `hf auth login`. "
+                              "Nothing was sent.")  # fmt: skip
         self.api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)
         try:
             return self.deploy(config, files, kept_back, token)
@@ -294,24 +236,20 @@ class Deploy:
 
     def write(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """A change on the Space; a dry run only says what it would change."""
-        return None if self.args.dry_run else getattr(self.api, method)(self.space, *args, **kwargs)
+        return None if self.dry else getattr(self.api, method)(self.space, *args, **kwargs)
 
     def deploy(self, config: Config, files: dict[str, bytes], kept_back: list[str], token) -> int:
-        if self.args.dry_run:
-            self.out.line("Dry run: the Space is read, never written.", indent=0)
-        self.out.step(2, "space", self.space)
-        if not token and not self.args.dry_run:
-            raise DeployError("no_token")
+        step(2, "space", self.space + " (dry run: read, never written)" * self.dry)
         if not token:
-            self.out.line("no token: what the Space holds, and what --prune would remove, unknown")
+            say("no token: what the Space holds, and what --prune would remove, is unknown")
         info = self.space_info() if token else None
         if info is None:
             self.create(config)
         else:
             self.update(config)
         committed = self.upload(files, kept_back, previous=getattr(info, "sha", None))
-        if self.args.dry_run:
-            self.out.line("Dry run done: nothing was written.", indent=0)
+        if self.dry:
+            say("Dry run done: nothing was written.", indent=0)
             return 0
         self.wait(committed)
         return self.health(token)
@@ -322,51 +260,60 @@ class Deploy:
         try:
             me = self.api.whoami()
         except OSError as error:
-            raise (DeployError("bad_token") if status_of(error) == 401 else error) from None
+            if status_of(error) != 401:
+                raise
+            message = "the Hub refused the token (401): it is invalid or expired; set HF_TOKEN"
+            raise DeployError(
+                f"{message} to a write token (huggingface.co/settings/tokens)"
+            ) from None
         role = me.get("auth", {}).get("accessToken", {}).get("role")
-        self.out.line(f"token    {me.get('name')} ({role or 'unknown role'})")
-        if role == "read" and not self.args.dry_run:
-            raise DeployError("read_only")
+        say(f"token    {me.get('name')} ({role or 'unknown role'})")
+        if role == "read" and not self.dry:
+            raise DeployError("the token is read-only: deploying needs a write token")
         try:
             info = self.api.space_info(self.space)
         except RepositoryNotFoundError:
             return None
         if info.sdk != "docker":
-            raise DeployError("not_docker", space=self.space, sdk=info.sdk)
+            raise DeployError(
+                f"{self.space} is a {info.sdk} Space: pick another --space OWNER/NAME"
+            )
         self.host = str(info.host or "")  # the Hub's name for where the Space's app answers
         self.url = self.url or (self.host if "://" in self.host else f"https://{self.host}")
         return info
 
     def create(self, config: Config) -> None:
         if self.args.code_only:
-            raise DeployError("no_space", space=self.space)
+            raise DeployError(f"{self.space} does not exist: deploy once from your machine first")
         visibility = "private" if self.args.private else "public"
-        self.out.line(f"create   sdk docker, {visibility}, {self.args.hardware or 'cpu-basic'}")
+        say(f"create   sdk docker, {visibility}, {self.args.hardware or 'cpu-basic'}")
         helps = {v.name: {"description": v.help} if v.help else {} for v in self.app.env_vars()}
         secrets, variables = (
             [{"key": name, "value": config.values[name], **helps[name]} for name in names]
             for names in (config.secrets, config.variables)
         )
-        try:  # secrets and variables with the Space: its first build has them, no restarts
-            if not self.args.dry_run:
-                self.api.create_repo(
-                    self.space, repo_type="space", space_sdk="docker", exist_ok=True,
-                    private=self.args.private or None, space_hardware=self.args.hardware,
-                    space_secrets=secrets, space_variables=variables,
-                )  # fmt: skip
+        try:  # the values come with the Space: its first build has them, and no restarts
+            self.write(
+                "create_repo", repo_type="space", space_sdk="docker", exist_ok=True,
+                private=self.args.private or None, space_hardware=self.args.hardware,
+                space_secrets=secrets, space_variables=variables,
+            )  # fmt: skip
         except OSError as error:
             if status_of(error) not in (402, 403):
                 raise
-            raise DeployError("plan", space=self.space, status=status_of(error)) from None
-        self.out.step(3, "secrets and variables", "set with the new Space; names only")
+            status = status_of(error)
+            raise DeployError(
+                f"the Hub refused to create {self.space} ({status}). {PLAN}"
+            ) from None
+        step(3, "secrets and variables", "set with the new Space; names only")
         self.tidy(config, set(), {})
 
     def update(self, config: Config) -> None:
-        self.out.line("exists   sdk docker (--private and --hardware apply at creation only)")
+        say("exists   sdk docker (--private and --hardware apply at creation only)")
         if self.args.code_only:
-            self.out.step(3, "secrets and variables", "kept as set on the Space (--code-only)")
+            step(3, "secrets and variables", "kept as set on the Space (--code-only)")
             return
-        self.out.step(3, "secrets and variables", "names only, values are never shown")
+        step(3, "secrets and variables", "names only, values are never shown")
         secrets = set(self.api.get_space_secrets(self.space))
         variables = {k: v.value for k, v in self.api.get_space_variables(self.space).items()}
         for name in config.secrets:  # a secret's value is never read back: always sent
@@ -382,103 +329,92 @@ class Deploy:
 
     def tidy(self, config: Config, secrets: set[str], variables: dict[str, str]) -> None:
         """Say what step 3 sent, then prune: only names the template declared, never others."""
-        out, would = self.out, "would " if self.args.dry_run else ""
+        would = "would " * self.dry
         for name in config.secrets:
-            out.line(f"secret   {name}" + (": updated" if name in secrets else ""))
+            say(f"secret   {name}" + ": updated" * (name in secrets))
             if name in variables:
-                out.line(f"{would}remove the public variable {name}: it is a secret")
+                say(f"{would}remove the public variable {name}: it is a secret")
         for name in config.variables:
             state = {None: "", config.values[name]: ": unchanged"}.get(variables.get(name))
-            out.line(f"variable {name}" + (": updated" if state is None else state))
+            say(f"variable {name}{': updated' if state is None else state}")
         reads = {v.name for v in self.app.env_vars() if v.on_space}
         on_space = secrets | set(variables)
         if unset := sorted(on_space & (reads - set(config.values))):
-            out.line(f"kept     {', '.join(unset)}: on the Space, not set locally")
+            say(f"kept     {', '.join(unset)}: on the Space, not set locally")
         for name in sorted(on_space - reads):
             if name not in self.app.TEMPLATE_VARIABLES:
-                out.line(f"kept     {name}: not read by this app, kept")
+                say(f"kept     {name}: not read by this app, kept")
             elif self.args.prune:
                 self.write(f"delete_space_{'secret' if name in secrets else 'variable'}", name)
-                out.line(f"{would}prune {name}")
+                say(f"{would}prune {name}")
             else:
-                out.line(f"stale    {name}: this app no longer reads it (--prune removes it)")
+                say(f"stale    {name}: this app no longer reads it (--prune removes it)")
 
     def upload(self, files: dict[str, bytes], kept_back: list[str], previous: str | None):
         from huggingface_hub import CommitOperationAdd
 
-        total = size_text(sum(map(len, files.values())))
-        self.out.step(4, "upload", f"{len(files)} files, {total}")
-        for name, data in files.items() if self.args.dry_run else ():
-            self.out.line(f"{name}  ({size_text(len(data))})")
+        step(4, "upload", f"{len(files)} files, {sum(map(len, files.values())) / 1000:.1f} kB")
+        for name, data in files.items() if self.dry else ():
+            say(f"{name}  ({len(data) / 1000:.1f} kB)")
         if kept_back:
-            self.out.line(f"kept back {', '.join(kept_back)}")
-        # Exactly the bytes planned and scanned, never the client's own pick of the folder.
+            say(f"kept back {', '.join(kept_back)}")
+        # The very bytes planned and scanned, never the client's own pick of the folder.
         operations = [CommitOperationAdd(name, data) for name, data in files.items()]
         message = "Deploy with scripts/deploy.py"
         commit = self.write("create_commit", operations, repo_type="space", commit_message=message)
-        if commit is None or commit.oid == previous:
-            self.out.line("unchanged: no file differs from the Space" if commit else "")
-            return None
-        self.out.line(f"commit   {commit.oid[:12]}")
-        return commit.oid
+        if commit and commit.oid == previous:
+            say("unchanged: no file differs from the Space")
+        elif commit:
+            say(f"commit   {commit.oid[:12]}")
+        return commit.oid if commit and commit.oid != previous else None
 
     def wait(self, committed: str | None) -> None:
-        self.out.step(5, "build", f"waiting up to {self.args.timeout:g} s for the Space to run")
-        started, stage, log, fresh = time.monotonic(), None, None, committed is None
+        step(5, "build", f"waiting up to {self.args.timeout:g} s for the Space to run")
+        started, stage, shown, fresh = time.monotonic(), None, 0, committed is None
         while True:
             runtime = self.api.get_space_runtime(self.space)
             elapsed, last, stage = time.monotonic() - started, stage, str(runtime.stage)
             if stage != last:
-                self.out.line(f"{elapsed:5.0f} s  {stage}")
-            if stage in ("BUILDING", "RUNNING_BUILDING") and log is None:
-                log = threading.Thread(target=self.follow_build_log, daemon=True)
-                log.start()
-            # The commit's build shows as a working stage, or as the runtime's sha; until
-            # then, RUNNING may be the previous build.
+                say(f"{elapsed:5.0f} s  {stage}")
+            if stage in ("BUILDING", "RUNNING_BUILDING"):  # the build log, as it comes
+                lines = self.log(build=True)
+                for text in lines[shown:] if len(lines) >= shown else lines:
+                    say(f"| {text}")
+                shown = len(lines)
+            # The commit's build shows as a working stage or as the runtime's sha; before
+            # that, RUNNING may be the previous build.
             fresh = fresh or stage in WORKING or runtime.raw.get("sha") == committed
             if stage not in WORKING and (fresh or elapsed > STALE_SECONDS):
                 break
             if elapsed > self.args.timeout:
-                raise DeployError(
-                    "timeout", stage=stage, timeout=self.args.timeout, space=self.space
-                )
+                raise DeployError(f"the Space is still {stage} after {self.args.timeout:g} s: "
+                                  "rerun with a longer --timeout (nothing is undone)")  # fmt: skip
             time.sleep(self.args.poll_interval)
-        if log is not None:
-            log.join(timeout=5)  # the rest of the build log, when the Hub ends the stream
-        self.log_done = True
         if stage != "RUNNING":
             self.failed(stage, str(runtime.raw.get("errorMessage") or ""))
-        self.out.line(f"running after {elapsed:.0f} s")
+        say(f"running after {elapsed:.0f} s")
 
-    def follow_build_log(self) -> None:
-        try:
-            for text in self.api.fetch_space_logs(self.space, build=True, follow=True):
-                if self.log_done:
-                    return
-                self.out.line(f"| {text.rstrip()}")
+    def log(self, build: bool) -> list[str]:
+        try:  # not following: what the Hub holds now
+            return [text.rstrip() for text in self.api.fetch_space_logs(self.space, build=build)]
         except Exception:  # the log is a courtesy: the stage decides, and says what failed
-            return
+            return []
 
     def failed(self, stage: str, message: str) -> None:
         kind = "run" if stage == "RUNTIME_ERROR" else "build"
-        try:
-            lines = [
-                t.rstrip() for t in self.api.fetch_space_logs(self.space, build=kind == "build")
-            ]
-        except Exception:
-            lines = []
+        lines = self.log(build=kind == "build")[-25:]
         if message:
-            self.out.line(f"the Hub says: {message}")
-        self.out.line(f"last {len(lines[-25:])} lines of the {kind} log:")
-        for text in lines[-25:]:
-            self.out.line(f"| {text}")
+            say(f"the Hub says: {message}")
+        say(f"last {len(lines)} lines of the {kind} log:")
+        for text in lines:
+            say(f"| {text}")
         for cause in likely_causes(self.app, "\n".join([stage, message, *lines])):
-            self.out.line(f"likely cause: {cause}")
-        raise DeployError("stopped", stage=stage)
+            say(f"likely cause: {cause}")
+        raise DeployError(f"the Space stopped at {stage}; see the log above")
 
     def health(self, token: str | None) -> int:
         url = f"{self.url}/health"
-        self.out.step(6, "health", f"GET {url}")
+        step(6, "health", f"GET {url}")
         host = urlsplit(url).netloc  # a private Space wants the token: only its own host gets it
         own = host.endswith(".hf.space") or host == urlsplit(self.host).netloc
         for attempt in range(6):
@@ -486,17 +422,31 @@ class Deploy:
             if status == 200 or attempt == 5:
                 break
             time.sleep(self.args.poll_interval)
-        self.out.line(f"status   {status or f'unreachable ({body})'}")
-        services = body.get("services") if isinstance(body, dict) else None
-        for name, result in (services or {}).items():
+        say(f"status   {status or f'unreachable ({body})'}")
+        for name, result in (body.get("services") or {} if isinstance(body, dict) else {}).items():
             result = result if isinstance(result, dict) else {"status": result}
             ms = "-" if result.get("latency_ms") is None else f"{result['latency_ms']} ms"
-            detail = result.get("detail") or ""
-            self.out.line(f"{name:<14}{result.get('status', '?'):<14}{ms:>9}  {detail}".rstrip())
+            say(f"{name:<14}{result.get('status', '?'):<14}{ms:>9}  {result.get('detail') or ''}")
         if status != 200:
-            raise DeployError("not_ready", url=url, status=status or body)
-        self.out.line(MESSAGES["deployed"].format(url=self.url), indent=0)
+            raise DeployError(f"{url} answered {status or body}: the Space runs but is not ready; "
+                              "the lines above name each service (SECRETS.md)")  # fmt: skip
+        say(f"Deployed: {self.url} (your frontend's API URL; CORS_ORIGINS must hold its origin)", 0)
         return 0
+
+
+def get_health(url: str, token: str | None) -> tuple[int | None, Any]:
+    from huggingface_hub.utils import get_session
+
+    try:
+        answer = get_session().get(
+            url, headers={"Authorization": f"Bearer {token}"} if token else {}
+        )
+    except Exception as error:  # refused, unknown host, timeout
+        return None, error
+    try:
+        return answer.status_code, answer.json()
+    except ValueError:
+        return answer.status_code, answer.text[:200]
 
 
 def likely_causes(app: Any, text: str) -> list[str]:
@@ -507,20 +457,6 @@ def likely_causes(app: Any, text: str) -> list[str]:
                         "0.0.0.0:7860: leave PORT unset on the Space")  # fmt: skip
     names = [v.name for v in app.env_vars() if re.search(rf"\b{v.name}\b", text)]
     return hints + [f"the log names {', '.join(names)} (see SECRETS.md)"] * bool(names)
-
-
-def get_health(url: str, token: str | None) -> tuple[int | None, Any]:
-    from huggingface_hub.utils import get_session
-
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        response = get_session().get(url, headers=headers, timeout=30)
-    except Exception as error:
-        return None, str(error)
-    try:
-        return response.status_code, response.json()
-    except ValueError:
-        return response.status_code, response.text[:200]
 
 
 def parse_args(argv: list[str] | None, space_id: str) -> argparse.Namespace:
@@ -550,20 +486,16 @@ def parse_args(argv: list[str] | None, space_id: str) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    out = Out()
+    sys.stdout.reconfigure(line_buffering=True)  # each line as it happens, in CI logs too
     try:
-        space_id, app = load_app(out)
-        return Deploy(parse_args(argv, space_id), app, out).run()
+        space_id, app = load_app()
+        return Deploy(parse_args(argv, space_id), app).run()
     except (DeployError, KeyboardInterrupt) as error:
-        out.line(f"error: {error or 'interrupted; rerunning is safe'}", 0, sys.stderr)
-    except BrokenPipeError:  # output piped into a command that stopped reading
-        pass
+        say(f"error: {error or 'interrupted; rerunning is safe'}", 0, sys.stderr)
     except Exception as error:  # never a traceback: it could quote a secret
         if os.environ.get("DEPLOY_DEBUG"):
             raise
-        out.line(
-            f"error: {type(error).__name__}: {error} (DEPLOY_DEBUG=1 shows more)", 0, sys.stderr
-        )
+        say(f"error: {type(error).__name__}: {error} (DEPLOY_DEBUG=1 shows more)", 0, sys.stderr)
     return 1
 
 
