@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from engines import base_image, docker_client
 from standins.hub import HubStandIn
-from support import CATALOGUE, ProjectVenvs, render, run
+from support import CATALOGUE, ProjectVenvs, git, render, run
 
 OWNER, NAME = "standin-user", "deploy-demo"
 SPACE = f"{OWNER}/{NAME}"
@@ -512,3 +513,49 @@ def test_help_describes_the_six_steps_that_the_docs_link_to(python: Path, render
         text = (rendered / doc).read_text()
         assert "python scripts/deploy.py --help" in text, doc
         assert not re.search(r"^\d\. \*\*(check|space|upload|build|health)\*\*", text, re.M), doc
+
+
+# --- env files stay out of git and out of the image ---------------------------------------------
+
+ENV_FILES = [".env", ".env.local", "app/.env", "app/.env.production", "config/prod.env", ".envrc"]
+NOT_ENV_FILES = [".env.example", "app/environment.py", "docs/env.md", "app/main.py"]
+
+
+def test_gitignore_covers_local_env_files_and_keeps_the_example(
+    rendered: Path, tmp_path: Path
+) -> None:
+    repo = shutil.copytree(rendered, tmp_path / "repo")
+    git(repo, "init", "-q")
+    for name in ENV_FILES + NOT_ENV_FILES:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).touch()
+    result = run("git", "check-ignore", "--no-index", *ENV_FILES, *NOT_ENV_FILES, cwd=repo)
+    assert sorted(result.stdout.split()) == sorted(ENV_FILES)
+
+
+def test_dockerignore_keeps_env_files_out_of_the_image(rendered: Path, tmp_path: Path) -> None:
+    """A real build copies the context into an image, which lists what reached it."""
+    client = docker_client()
+    context = tmp_path / "context"
+    context.mkdir()
+    shutil.copy(rendered / ".dockerignore", context)
+    for name in ENV_FILES + NOT_ENV_FILES:
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
+        (context / name).touch()
+    (context / "Dockerfile").write_text(f"FROM {base_image(client)}\nCOPY . /context/\n")
+    image, _ = client.images.build(path=str(context), rm=True, forcerm=True)
+    try:
+        listing = client.containers.run(
+            image.id, ["python", "-c", LIST_FILES], remove=True, network_disabled=True
+        )
+    finally:
+        client.images.remove(image.id, force=True)
+    # .env.example is left out too: the image runs the app, it needs no template of .env.
+    assert sorted(listing.decode().split()) == sorted(set(NOT_ENV_FILES) - {".env.example"})
+
+
+LIST_FILES = (
+    "import os\n"
+    "for d, _, fs in os.walk('/context'):\n"
+    "    for f in fs: print(os.path.relpath(os.path.join(d, f), '/context'))"
+)
