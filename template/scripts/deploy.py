@@ -45,11 +45,11 @@ WORKING = ("BUILDING", "RUNNING_BUILDING", "APP_STARTING", "RUNNING_APP_STARTING
 STALE_SECONDS = 15.0  # after a commit the runtime may still show the previous build RUNNING
 SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".cache"}
 ENV_FILE = re.compile(r"(?!\.env\.example$)(\.env(\..+)?|.+\.env|\.envrc)")
-SKIP_FILE = re.compile(r".+\.py[cod]|\.DS_Store|\.coverage(\..+)?")
 # What a Space's log (or its stage) says -> the likely cause.
 HINTS = r"""
 Permission denied|Read-only file system -> uid 1000 may write only to $HOME and /tmp on a Space
 address already in use|Launch timed out|app_port -> the app must listen on 0.0.0.0:7860 (app_port)
+(running|listening) on \D*(?!0\.0\.0\.0:7860\b)[\w.]+:\d -> listen on 0.0.0.0:7860: leave PORT unset
 ConfigError|Invalid configuration|malformed -> a value is malformed: run deploy.py check, fix .env
 No matching distribution|ResolutionImpossible -> a requirement cannot be installed: check the pins
 ModuleNotFoundError|No module named -> a module is missing at runtime: add it to requirements.txt
@@ -76,10 +76,6 @@ class DeployError(Exception):
 def say(text: str, indent: int = 6, stream: Any = None) -> None:
     """A line of the report, every secret masked by the app's own logs.mask."""
     print(SHOWN["mask"](" " * indent + text, SHOWN["secrets"]), file=stream or sys.stdout)
-
-
-def step(number: int, name: str, text: str) -> None:
-    say(f"[{number}/6] {name}: {text}", indent=0)
 
 
 def load_app() -> tuple[str, Any]:
@@ -122,7 +118,7 @@ def check(args: argparse.Namespace, app: Any) -> Config:
     """Step 1: every problem at once; raises DeployError before anything is sent."""
     env_file = args.env_file
     shown = env_file.relative_to(ROOT) if env_file.is_relative_to(ROOT) else env_file
-    step(1, "check", f"{shown} {'and' if env_file.is_file() else 'not found;'} the environment")
+    say(f"[1/6] check: {shown} {'and' if env_file.is_file() else 'not found;'} the environment", 0)
     config = Config(app, env_file)
     SHOWN["secrets"] += list(config.never_upload)
     for name in config.local:
@@ -179,7 +175,7 @@ def plan_files(env_file: Path, never_upload: dict[str, str]) -> tuple[dict[str, 
                                "the Space needs instead")  # fmt: skip
             elif ENV_FILE.fullmatch(path.name) or ENV_FILE.fullmatch(target.name):
                 kept_back.append(name)
-            elif target.is_file() and target != env_file and not SKIP_FILE.fullmatch(path.name):
+            elif target.is_file() and target != env_file:
                 refused += judge(name, target, never_upload, files)
     if refused:
         raise DeployError("nothing was sent; these files must not leave this machine:\n  "
@@ -191,7 +187,7 @@ def judge(name: str, path: Path, secrets: dict[str, str], files: dict[str, bytes
     """Why the file must stay here, or [] once its bytes are in `files`."""
     if (size := path.stat().st_size) >= 10 * 1024 * 1024:
         return [f"{name} is {size / 1024 / 1024:.1f} MiB; a Space repo takes 10 MiB or more "
-                "only through Git LFS/Xet: host it in a model or dataset repo, or shrink it"]  # fmt: skip
+                "only through Git LFS/Xet: host it in a model or dataset repo"]  # fmt: skip
     files[name] = data = path.read_bytes()
     held = sorted({variable for text, variable in secrets.items() if text.encode() in data})
     return [f"{name} holds the value of {', '.join(held)}: take it out, or move the file out of "
@@ -239,7 +235,7 @@ class Deploy:
         return None if self.dry else getattr(self.api, method)(self.space, *args, **kwargs)
 
     def deploy(self, config: Config, files: dict[str, bytes], kept_back: list[str], token) -> int:
-        step(2, "space", self.space + " (dry run: read, never written)" * self.dry)
+        say(f"[2/6] space: {self.space}" + " (dry run: read, never written)" * self.dry, 0)
         if not token:
             say("no token: what the Space holds, and what --prune would remove, is unknown")
         info = self.space_info() if token else None
@@ -260,12 +256,8 @@ class Deploy:
         try:
             me = self.api.whoami()
         except OSError as error:
-            if status_of(error) != 401:
-                raise
-            message = "the Hub refused the token (401): it is invalid or expired; set HF_TOKEN"
-            raise DeployError(
-                f"{message} to a write token (huggingface.co/settings/tokens)"
-            ) from None
+            refused = DeployError("the Hub refused the token (401): set HF_TOKEN to a valid one")
+            raise (refused if status_of(error) == 401 else error) from None
         role = me.get("auth", {}).get("accessToken", {}).get("role")
         say(f"token    {me.get('name')} ({role or 'unknown role'})")
         if role == "read" and not self.dry:
@@ -305,15 +297,15 @@ class Deploy:
             raise DeployError(
                 f"the Hub refused to create {self.space} ({status}). {PLAN}"
             ) from None
-        step(3, "secrets and variables", "set with the new Space; names only")
+        say("[3/6] secrets and variables: set with the new Space; names only", 0)
         self.tidy(config, set(), {})
 
     def update(self, config: Config) -> None:
         say("exists   sdk docker (--private and --hardware apply at creation only)")
         if self.args.code_only:
-            step(3, "secrets and variables", "kept as set on the Space (--code-only)")
+            say("[3/6] secrets and variables: kept as set on the Space (--code-only)", 0)
             return
-        step(3, "secrets and variables", "names only, values are never shown")
+        say("[3/6] secrets and variables: names only, values are never shown", 0)
         secrets = set(self.api.get_space_secrets(self.space))
         variables = {k: v.value for k, v in self.api.get_space_variables(self.space).items()}
         for name in config.secrets:  # a secret's value is never read back: always sent
@@ -353,7 +345,7 @@ class Deploy:
     def upload(self, files: dict[str, bytes], kept_back: list[str], previous: str | None):
         from huggingface_hub import CommitOperationAdd
 
-        step(4, "upload", f"{len(files)} files, {sum(map(len, files.values())) / 1000:.1f} kB")
+        say(f"[4/6] upload: {len(files)} files, {sum(map(len, files.values())) / 1000:.1f} kB", 0)
         for name, data in files.items() if self.dry else ():
             say(f"{name}  ({len(data) / 1000:.1f} kB)")
         if kept_back:
@@ -369,7 +361,7 @@ class Deploy:
         return commit.oid if commit and commit.oid != previous else None
 
     def wait(self, committed: str | None) -> None:
-        step(5, "build", f"waiting up to {self.args.timeout:g} s for the Space to run")
+        say(f"[5/6] build: waiting up to {self.args.timeout:g} s for the Space to run", 0)
         started, stage, shown, fresh = time.monotonic(), None, 0, committed is None
         while True:
             runtime = self.api.get_space_runtime(self.space)
@@ -414,7 +406,7 @@ class Deploy:
 
     def health(self, token: str | None) -> int:
         url = f"{self.url}/health"
-        step(6, "health", f"GET {url}")
+        say(f"[6/6] health: GET {url}", 0)
         host = urlsplit(url).netloc  # a private Space wants the token: only its own host gets it
         own = host.endswith(".hf.space") or host == urlsplit(self.host).netloc
         for attempt in range(6):
@@ -451,10 +443,6 @@ def get_health(url: str, token: str | None) -> tuple[int | None, Any]:
 
 def likely_causes(app: Any, text: str) -> list[str]:
     hints = [hint for pattern, hint in HINTS if re.search(pattern, text, re.IGNORECASE)]
-    listening = re.search(r"(?:running on|listening on)\D*?([\d.]+|localhost):(\d+)", text)
-    if listening and listening.groups() != ("0.0.0.0", "7860"):
-        hints.insert(0, f"the app listens on {listening[1]}:{listening[2]}; a Space routes to "
-                        "0.0.0.0:7860: leave PORT unset on the Space")  # fmt: skip
     names = [v.name for v in app.env_vars() if re.search(rf"\b{v.name}\b", text)]
     return hints + [f"the log names {', '.join(names)} (see SECRETS.md)"] * bool(names)
 
