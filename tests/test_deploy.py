@@ -88,9 +88,18 @@ def hub() -> Iterator[HubStandIn]:
 
 
 def deploy(
-    python: Path, project: Path, hub: HubStandIn, *args: str, token: bool = True
+    python: Path,
+    project: Path,
+    hub: HubStandIn,
+    *args: str,
+    token: bool = True,
+    space_url: str | None = "",
 ) -> subprocess.CompletedProcess[str]:
-    """Run the script; fail the test on a traceback or a secret value in the output."""
+    """Run the script; fail the test on a traceback or a secret value in the output.
+
+    `space_url`: --space-url, by default the stand-in's Space app; None: the host the Hub
+    names for the Space.
+    """
     home = project.parent / "home"
     env = {
         "PATH": os.environ["PATH"],
@@ -102,7 +111,8 @@ def deploy(
     }
     if token:
         env["HF_TOKEN"] = hub.token
-    command = [str(python), "scripts/deploy.py", "--space-url", hub.space_url, *args]
+    url = ["--space-url", space_url or hub.space_url] if space_url is not None else []
+    command = [str(python), "scripts/deploy.py", *url, *args]
     result = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -389,11 +399,21 @@ def test_no_token_is_a_plain_message(python: Path, project: Path, hub: HubStandI
 
 
 def test_space_override_and_private(python: Path, project: Path, hub: HubStandIn) -> None:
-    result = deploy(python, project, hub, "--space", "standin-org/other-api", "--private")
+    result = deploy(
+        python, project, hub, "--space", "standin-org/other-api", "--private", space_url=None
+    )
     assert result.returncode == 0, output_of(result)
     created = hub.created["standin-org/other-api"]
     assert created.private and created.sdk == "docker"
     assert SPACE not in hub.repos
+    # /health at the host the Hub names for the new Space, with the token a private Space
+    # asks for; the token goes to no other host.
+    (health,) = hub.space_requests
+    assert health.headers.get("authorization") == f"Bearer {hub.token}"
+    elsewhere = hub.space_url.replace("127.0.0.1", "localhost")
+    again = deploy(python, project, hub, "--space", "standin-org/other-api", space_url=elsewhere)
+    assert again.returncode == 0, output_of(again)
+    assert "authorization" not in hub.space_requests[-1].headers
 
 
 # --- a field the user adds to Settings -------------------------------------------------------

@@ -238,9 +238,10 @@ class Deploy:
         say(f"[2/6] space: {self.space}" + " (dry run: read, never written)" * self.dry, 0)
         if not token:
             say("no token: what the Space holds, and what --prune would remove, is unknown")
-        info = self.space_info() if token else None
+        info = self.space_info() if token and self.whoami() else None
         if info is None:
             self.create(config)
+            info = None if self.dry else self.space_info()  # the new Space's host and commit
         else:
             self.update(config)
         committed = self.upload(files, kept_back, previous=getattr(info, "sha", None))
@@ -250,9 +251,7 @@ class Deploy:
         self.wait(committed)
         return self.health(token)
 
-    def space_info(self) -> Any:
-        from huggingface_hub.errors import RepositoryNotFoundError
-
+    def whoami(self) -> bool:
         try:
             me = self.api.whoami()
         except OSError as error:
@@ -262,6 +261,11 @@ class Deploy:
         say(f"token    {me.get('name')} ({role or 'unknown role'})")
         if role == "read" and not self.dry:
             raise DeployError("the token is read-only: deploying needs a write token")
+        return True
+
+    def space_info(self) -> Any:
+        from huggingface_hub.errors import RepositoryNotFoundError
+
         try:
             info = self.api.space_info(self.space)
         except RepositoryNotFoundError:
