@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))  # run as a file, Python puts scripts/ on sys.path
 WORKING = ("BUILDING", "RUNNING_BUILDING", "APP_STARTING", "RUNNING_APP_STARTING")
 STALE_SECONDS = 15.0  # after a commit the runtime may still show the previous build RUNNING
 SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".cache"}
-ENV_FILE = re.compile(r"(?!\.env\.example$)(\.env(\..+)?|.+\.env|\.envrc)")
+ENV_FILE = re.compile(r"(?!\.env\.example$)(\.env(\..*)?|.*\.env|\.envrc)")  # as .gitignore
 # What a Space's log (or its stage) says -> the likely cause.
 HINTS = r"""
 Permission denied|Read-only file system -> uid 1000 may write only to $HOME and /tmp on a Space
