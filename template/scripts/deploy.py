@@ -86,9 +86,9 @@ def load_app() -> tuple[str, Any]:
         SHOWN["mask"] = importlib.import_module(f"{package}.logs").mask
         return space_id, importlib.import_module(f"{package}.variables")
     except (ImportError, OSError, ValueError, LookupError, TypeError) as error:
+        hint = "pyproject.toml's [tool.hf-space] names space-id and package"
         raise DeployError(
-            f"cannot load the app ({error}): pyproject.toml's [tool.hf-space] names space-id and "
-            "package; pip install -r requirements-dev.txt installs what it needs"
+            f"cannot load the app ({error}): {hint}; pip install -r requirements-dev.txt"
         ) from None
 
 
@@ -238,7 +238,9 @@ class Deploy:
         say(f"[2/6] space: {self.space}" + " (dry run: read, never written)" * self.dry, 0)
         if not token:
             say("no token: what the Space holds, and what --prune would remove, is unknown")
-        info = self.space_info() if token and self.whoami() else None
+        if token:
+            self.whoami()
+        info = self.space_info() if token else None
         if info is None:
             self.create(config)
             info = None if self.dry else self.space_info()  # the new Space's host and commit
@@ -251,7 +253,7 @@ class Deploy:
         self.wait(committed)
         return self.health(token)
 
-    def whoami(self) -> bool:
+    def whoami(self) -> None:
         try:
             me = self.api.whoami()
         except OSError as error:
@@ -261,7 +263,6 @@ class Deploy:
         say(f"token    {me.get('name')} ({role or 'unknown role'})")
         if role == "read" and not self.dry:
             raise DeployError("the token is read-only: deploying needs a write token")
-        return True
 
     def space_info(self) -> Any:
         from huggingface_hub.errors import RepositoryNotFoundError
@@ -271,9 +272,7 @@ class Deploy:
         except RepositoryNotFoundError:
             return None
         if info.sdk != "docker":
-            raise DeployError(
-                f"{self.space} is a {info.sdk} Space: pick another --space OWNER/NAME"
-            )
+            raise DeployError(f"{self.space} is a {info.sdk} Space: use another --space")
         self.host = str(info.host or "")  # the Hub's name for where the Space's app answers
         self.url = self.url or (self.host if "://" in self.host else f"https://{self.host}")
         return info
