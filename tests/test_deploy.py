@@ -9,16 +9,23 @@ secret values in its output.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from engines import base_image, docker_client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from standins.hub import HubStandIn
-from support import CATALOGUE, ProjectVenvs, render
+from support import CATALOGUE, ProjectVenvs, git, render, run
 
 OWNER, NAME = "standin-user", "deploy-demo"
 SPACE = f"{OWNER}/{NAME}"
@@ -85,9 +92,18 @@ def hub() -> Iterator[HubStandIn]:
 
 
 def deploy(
-    python: Path, project: Path, hub: HubStandIn, *args: str, token: bool = True
+    python: Path,
+    project: Path,
+    hub: HubStandIn,
+    *args: str,
+    token: bool = True,
+    space_url: str | None = "",
 ) -> subprocess.CompletedProcess[str]:
-    """Run the script; fail the test on a traceback or a secret value in the output."""
+    """Run the script; fail the test on a traceback or a secret value in the output.
+
+    `space_url`: --space-url, by default the stand-in's Space app; None: the host the Hub
+    names for the Space.
+    """
     home = project.parent / "home"
     env = {
         "PATH": os.environ["PATH"],
@@ -99,7 +115,8 @@ def deploy(
     }
     if token:
         env["HF_TOKEN"] = hub.token
-    command = [str(python), "scripts/deploy.py", "--space-url", hub.space_url, *args]
+    url = ["--space-url", space_url or hub.space_url] if space_url is not None else []
+    command = [str(python), "scripts/deploy.py", *url, *args]
     result = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -112,6 +129,12 @@ def deploy(
 
 def output_of(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout + result.stderr
+
+
+def assert_nothing_written(hub: HubStandIn) -> None:
+    """A dry run may read the Space; it never writes to the Hub or calls the Space's app."""
+    assert [call for call in hub.calls() if call[0] != "GET"] == []
+    assert hub.created == {} and hub.commits == [] and hub.space_requests == []
 
 
 def test_deploy_creates_sets_uploads_waits_and_smoke_tests(
@@ -141,9 +164,15 @@ def test_deploy_creates_sets_uploads_waits_and_smoke_tests(
         path for path, body in files.items() if any(s.encode() in body for s in SECRETS.values())
     ]
 
+    # One creation carries every secret and variable: the first build has them, and the Space
+    # is not restarted once per value.
+    payload = created.create_payload
+    assert {item["key"]: item["value"] for item in payload["secrets"]} == SECRETS
+    assert {item["key"]: item["value"] for item in payload["variables"]} == VARIABLES
+    assert not [r for r in hub.requests if r.path.endswith(("/secrets", "/variables"))]
+    create = hub.calls().index(("POST", "/api/repos/create"))
     commit = next(i for i, r in enumerate(hub.requests) if r.path.endswith("/commit/main"))
-    first_secret = next(i for i, r in enumerate(hub.requests) if r.path.endswith("/secrets"))
-    assert first_secret < commit  # the first build already has its secrets
+    assert create < commit
 
     for name in [*SECRETS, *VARIABLES]:
         assert name in out
@@ -220,7 +249,7 @@ def test_dry_run_prints_the_plan_and_sends_nothing(
     result = deploy(python, project, hub, "--dry-run", "--prune")
     out = result.stdout
     assert result.returncode == 0, output_of(result)
-    assert hub.requests == [] and hub.space_requests == []
+    assert_nothing_written(hub)
     assert SPACE in out
     kinds = re.findall(r"^\s+(secret|variable)\s+(\w+)$", out, re.MULTILINE)
     assert {name for kind, name in kinds if kind == "secret"} == set(SECRETS)
@@ -242,7 +271,7 @@ def test_env_file_option_is_read_and_never_uploaded(
     assert "secret   GROQ_API_KEY" in result.stdout
     files = re.findall(r"^\s+(\S+)  \(\d", result.stdout, re.MULTILINE)
     assert "config/production.values" not in files and "app/__init__.py" in files
-    assert hub.requests == []
+    assert_nothing_written(hub)
 
 
 @pytest.mark.parametrize(
@@ -290,26 +319,54 @@ def test_plan_refusal_is_a_plain_message(
     assert not [r for r in hub.requests if "/secrets" in r.path or "/commit/" in r.path]
 
 
-def test_prune_removes_what_the_app_no_longer_reads(
+# On the Space before the deploy: a secret and a variable someone set by hand, a retired
+# template name (qdrant's key: qdrant is not chosen), PORT (local only), and a secret that
+# was once set as a public variable.
+BY_HAND = {"MY_WEBHOOK_TOKEN": "whk_set_by_hand_0123"}
+SEEDED_SECRETS = {**BY_HAND, "QDRANT_API_KEY": "qdrant-retired-key-0123"}
+SEEDED_VARIABLES = {"OLD_FLAG": "1", "PORT": "8000", "GROQ_API_KEY": "gsk_was_public_by_mistake"}
+
+
+def test_prune_removes_only_template_names_the_app_no_longer_reads(
     python: Path, project: Path, hub: HubStandIn
 ) -> None:
-    hub.add_repo(
-        SPACE,
-        secrets={"OLD_API_KEY": "old-secret-value-123"},
-        variables={"OLD_FLAG": "1", "PORT": "8000", "GROQ_API_KEY": "gsk_was_public_by_mistake"},
-    )
+    hub.add_repo(SPACE, secrets=SEEDED_SECRETS, variables=SEEDED_VARIABLES)
     kept = deploy(python, project, hub)
     assert kept.returncode == 0, output_of(kept)
-    assert "OLD_API_KEY" in hub.secrets and {"OLD_FLAG", "PORT"} <= set(hub.variables)
-    assert "--prune" in kept.stdout
+    assert set(SEEDED_SECRETS) <= set(hub.secrets) and {"OLD_FLAG", "PORT"} <= set(hub.variables)
+    assert re.search(r"stale\s+QDRANT_API_KEY: .*--prune", kept.stdout)
     assert "GROQ_API_KEY" not in hub.variables  # a secret never stays public
     assert hub.secrets["GROQ_API_KEY"] == SECRETS["GROQ_API_KEY"]
 
+    planned = deploy(python, project, hub, "--prune", "--dry-run")
+    assert planned.returncode == 0, output_of(planned)
+    assert re.findall(r"would prune (\w+)", planned.stdout) == ["PORT", "QDRANT_API_KEY"]
+    for name in ("MY_WEBHOOK_TOKEN", "OLD_FLAG"):
+        assert re.search(rf"kept\s+{name}: not read by this app", planned.stdout)
+
     pruned = deploy(python, project, hub, "--prune")
     assert pruned.returncode == 0, output_of(pruned)
-    assert hub.secrets == SECRETS
-    assert hub.variables == VARIABLES
+    assert hub.secrets == {**SECRETS, **BY_HAND}  # the hand-set secret survives
+    assert hub.variables == {**VARIABLES, "OLD_FLAG": "1"}
     assert SPACE not in hub.created  # it existed: never created again
+
+
+def test_dry_run_prune_lists_removals_and_writes_nothing(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    hub.add_repo(SPACE, secrets=SEEDED_SECRETS, variables=SEEDED_VARIABLES)
+    before = (hub.secrets, hub.variables)
+    result = deploy(python, project, hub, "--dry-run", "--prune")
+    assert result.returncode == 0, output_of(result)
+    assert re.findall(r"would prune (\w+)", result.stdout) == ["PORT", "QDRANT_API_KEY"]
+    assert "would remove the public variable GROQ_API_KEY" in result.stdout
+    assert (hub.secrets, hub.variables) == before
+    assert [call for call in hub.calls() if call[0] != "GET"] == [] and hub.commits == []
+
+    blind = deploy(python, project, hub, "--dry-run", "--prune", token=False)
+    assert blind.returncode == 0, output_of(blind)
+    assert "no token" in blind.stdout and "would prune" not in blind.stdout
+    assert (hub.secrets, hub.variables) == before
 
 
 def test_unready_space_fails_with_the_health_table(
@@ -346,8 +403,223 @@ def test_no_token_is_a_plain_message(python: Path, project: Path, hub: HubStandI
 
 
 def test_space_override_and_private(python: Path, project: Path, hub: HubStandIn) -> None:
-    result = deploy(python, project, hub, "--space", "standin-org/other-api", "--private")
+    result = deploy(
+        python, project, hub, "--space", "standin-org/other-api", "--private", space_url=None
+    )
     assert result.returncode == 0, output_of(result)
     created = hub.created["standin-org/other-api"]
     assert created.private and created.sdk == "docker"
     assert SPACE not in hub.repos
+    # /health at the host the Hub names for the new Space, with the token a private Space
+    # asks for; the token goes to no other host.
+    (health,) = hub.space_requests
+    assert health.headers.get("authorization") == f"Bearer {hub.token}"
+    elsewhere = hub.space_url.replace("127.0.0.1", "localhost")
+    deploy(python, project, hub, "--space", "standin-org/other-api", space_url=elsewhere)
+    assert len(hub.space_requests) > 1  # (a private Space may answer it 401: no token came)
+    assert "authorization" not in hub.space_requests[-1].headers
+
+
+# --- a field the user adds to Settings -------------------------------------------------------
+
+USER_FIELDS = """
+    jwt_secret_key: SecretStr | None = Field(None, description="Signs session tokens")
+    collection_name: str = Field("docs", description="Qdrant collection to search")
+    max_results: int = Field(5, description="Results per answer")
+"""
+JWT_SECRET = "jwt-user-secret-0123456789"
+NEVER_SHOWN.append(JWT_SECRET)
+
+
+def add_user_fields(project: Path, values: dict[str, str]) -> None:
+    settings = project / "app" / "settings.py"
+    settings.write_text(settings.read_text() + USER_FIELDS)
+    with (project / ".env").open("a") as env:
+        env.write(env_text(values))
+
+
+def test_user_fields_are_checked_and_sent_as_secret_and_variable(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    add_user_fields(project, {"JWT_SECRET_KEY": JWT_SECRET, "COLLECTION_NAME": "notes"})
+    checked = deploy(python, project, hub, "check")
+    assert checked.returncode == 0, output_of(checked)
+    assert re.search(r"^secrets: .*\bJWT_SECRET_KEY\b", checked.stdout, re.MULTILINE)
+    assert re.search(r"^variables: .*\bCOLLECTION_NAME\b", checked.stdout, re.MULTILINE)
+
+    result = deploy(python, project, hub)
+    assert result.returncode == 0, output_of(result)
+    assert hub.secrets == {**SECRETS, "JWT_SECRET_KEY": JWT_SECRET}
+    assert hub.variables == {**VARIABLES, "COLLECTION_NAME": "notes"}
+    described = {
+        item["key"]: item.get("description")
+        for item in hub.created[SPACE].create_payload["secrets"]
+    }
+    assert described["JWT_SECRET_KEY"] == "Signs session tokens"
+
+
+def test_a_malformed_user_field_is_refused_by_name(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    add_user_fields(project, {"MAX_RESULTS": "a dozen"})
+    for command in (["check"], []):
+        result = deploy(python, project, hub, *command)
+        assert result.returncode == 1, output_of(result)
+        assert re.search(r"problem\s+MAX_RESULTS is malformed .*a whole number", result.stdout)
+        assert "nothing was sent" in result.stderr
+    assert hub.requests == []
+
+
+# --- nothing secret leaves the machine ---------------------------------------------------------
+
+
+def test_files_holding_a_secret_and_outward_symlinks_are_refused(
+    python: Path, project: Path, hub: HubStandIn, tmp_path: Path
+) -> None:
+    (project / "notes.txt").write_text(f"groq key for later: {SECRETS['GROQ_API_KEY']}\n")
+    (project / "config").mkdir()
+    (project / "config" / "settings.json").write_text(
+        json.dumps({"openai": SECRETS["GROQ_API_KEY"]})
+    )
+    (project / "app" / "db.txt").write_text("password npg_Deploy0Secret\n")  # a URL's password
+    (project / ".envrc").write_text(f"export GROQ_API_KEY={SECRETS['GROQ_API_KEY']}\n")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the repo's\n")
+    (project / "shared.txt").symlink_to(outside)
+
+    for command in ([], ["--dry-run"]):
+        result = deploy(python, project, hub, *command)
+        assert result.returncode == 1, output_of(result)
+        refused = re.findall(r"^  (\S+) ", result.stderr, re.MULTILINE)
+        assert sorted(refused) == ["app/db.txt", "config/settings.json", "notes.txt", "shared.txt"]
+        assert "notes.txt holds the value of GROQ_API_KEY" in result.stderr
+        assert "app/db.txt holds the value of DATABASE_URL" in result.stderr
+        assert f"shared.txt is a symlink to {outside}" in result.stderr
+        assert "nothing was sent" in result.stderr
+    assert hub.requests == [] and hub.commits == []
+
+    for name in ("notes.txt", "config/settings.json", "app/db.txt", "shared.txt"):
+        (project / name).unlink()
+    (project / "inside.txt").symlink_to(project / "Dockerfile")  # a link within the repo is fine
+    result = deploy(python, project, hub)
+    assert result.returncode == 0, output_of(result)
+    assert ".envrc" in re.search(r"kept back (.*)", result.stdout)[1]
+    assert ".envrc" not in hub.files
+    assert hub.files["inside.txt"] == (project / "Dockerfile").read_bytes()
+
+
+# --- the script itself -------------------------------------------------------------------------
+
+
+def test_script_is_plain_python_read_from_pyproject_and_simple(rendered: Path) -> None:
+    script = rendered / "scripts" / "deploy.py"
+    text = script.read_text()
+    assert "{{" not in text and "{%" not in text
+    assert "standin-user/deploy-demo" not in text  # the Space id comes from pyproject.toml
+    assert len(text.splitlines()) <= 500  # the Jinja script it replaced had 836
+    result = run(
+        sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "C901", str(script),
+        cwd=rendered,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout
+
+
+def test_help_describes_the_six_steps_that_the_docs_link_to(python: Path, rendered: Path) -> None:
+    result = run(python, "scripts/deploy.py", "--help", cwd=rendered)
+    assert result.returncode == 0, result.stderr
+    steps = re.findall(r"^(\d)\. (\w[\w ]*):", result.stdout, re.MULTILINE)
+    assert steps == [
+        ("1", "check"), ("2", "space"), ("3", "secrets and variables"),
+        ("4", "upload"), ("5", "build"), ("6", "health"),
+    ]  # fmt: skip
+    assert "standin-user/deploy-demo" in result.stdout  # --space's default, from pyproject.toml
+    for doc in ("README.md", "SECRETS.md"):
+        text = (rendered / doc).read_text()
+        assert "python scripts/deploy.py --help" in text, doc
+        assert not re.search(r"^\d\. \*\*(check|space|upload|build|health)\*\*", text, re.M), doc
+
+
+# --- env files stay out of git and out of the image ---------------------------------------------
+
+ENV_FILES = [".env", ".env.local", "app/.env", "app/.env.production", "config/prod.env", ".envrc"]
+NOT_ENV_FILES = [".env.example", "app/environment.py", "docs/env.md", "app/main.py"]
+
+
+def test_gitignore_covers_local_env_files_and_keeps_the_example(
+    rendered: Path, tmp_path: Path
+) -> None:
+    repo = shutil.copytree(rendered, tmp_path / "repo")
+    git(repo, "init", "-q")
+    for name in ENV_FILES + NOT_ENV_FILES:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).touch()
+    result = run("git", "check-ignore", "--no-index", *ENV_FILES, *NOT_ENV_FILES, cwd=repo)
+    assert sorted(result.stdout.split()) == sorted(ENV_FILES)
+
+
+def test_dockerignore_keeps_env_files_out_of_the_image(rendered: Path, tmp_path: Path) -> None:
+    """A real build copies the context into an image, which lists what reached it."""
+    client = docker_client()
+    context = tmp_path / "context"
+    context.mkdir()
+    shutil.copy(rendered / ".dockerignore", context)
+    for name in ENV_FILES + NOT_ENV_FILES:
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
+        (context / name).touch()
+    (context / "Dockerfile").write_text(f"FROM {base_image(client)}\nCOPY . /context/\n")
+    image, _ = client.images.build(path=str(context), rm=True, forcerm=True)
+    try:
+        listing = client.containers.run(
+            image.id, ["python", "-c", LIST_FILES], remove=True, network_disabled=True
+        )
+    finally:
+        client.images.remove(image.id, force=True)
+    # .env.example is left out too: the image runs the app, it needs no template of .env.
+    assert sorted(listing.decode().split()) == sorted(set(NOT_ENV_FILES) - {".env.example"})
+
+
+LIST_FILES = (
+    "import os\n"
+    "for d, _, fs in os.walk('/context'):\n"
+    "    for f in fs: print(os.path.relpath(os.path.join(d, f), '/context'))"
+)
+
+
+def load_script(rendered: Path) -> Any:
+    """The rendered scripts/deploy.py as a module: it only defines things until main() runs."""
+    spec = importlib.util.spec_from_file_location("rendered_deploy", rendered / "scripts/deploy.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    names=st.lists(
+        st.lists(
+            st.sampled_from([".env", ".envrc", "env", ".", "x", "example", "local", "rc"]),
+            min_size=1,
+            max_size=4,
+        ).map("".join),
+        min_size=1,
+        max_size=12,
+        unique=True,
+    )
+)
+def test_the_deploy_keeps_back_exactly_what_git_ignores_as_env_files(
+    rendered: Path, tmp_path: Path, names: list[str]
+) -> None:
+    """The deploy's env-file rule and the generated .gitignore agree on every file name."""
+    names = [name for name in names if name not in (".", "..")]
+    env_file = load_script(rendered).ENV_FILE
+    if not (tmp_path / ".git").exists():
+        git(tmp_path, "init", "-q")
+    result = subprocess.run(
+        ["git", "-c", f"core.excludesFile={rendered / '.gitignore'}", "check-ignore",
+         "--no-index", "--stdin"],
+        cwd=tmp_path, input="\n".join(names), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert sorted(result.stdout.split()) == sorted(n for n in names if env_file.fullmatch(n))

@@ -204,35 +204,6 @@ def test_space_ci_tests_lints_builds_and_probes(spaces: dict[bool, Path]) -> Non
         assert logs["if"] == "always()"
 
 
-def test_sync_workflow_pushes_main_with_the_hf_token(spaces: dict[bool, Path]) -> None:
-    workflow = load(spaces[True] / ".github" / "workflows" / "sync-to-hub.yml")
-    assert workflow["on"]["push"]["branches"] == ["main"]
-    assert "workflow_dispatch" in workflow["on"]
-    guard, sync = workflow["jobs"]["file-sizes"], workflow["jobs"]["sync-to-hub"]
-    assert set(workflow["jobs"]) == {"file-sizes", "sync-to-hub"}
-    assert sync["needs"] == "file-sizes"
-    assert sync["if"] == MAIN_ONLY
-    assert sync["concurrency"] == {"group": "sync-to-hub", "cancel-in-progress": False}
-    assert sync["environment"]["url"] == "https://my-hf-user-my-rag-api.hf.space"
-    checkout, push = sync["steps"]
-    assert action(checkout) == "actions/checkout"
-    assert checkout["with"]["fetch-depth"] == 0 and checkout["with"]["lfs"] is True
-    assert push["env"] == {"HF_TOKEN": "${{ secrets.HF_TOKEN }}"}
-    shell = lines(push)
-    assert shell[0] == 'if [ -z "$HF_TOKEN" ]; then'  # a missing secret stops the job
-    assert shell[shell.index("fi") - 1] == "exit 1"
-    assert shell[-1] == (
-        'git push --force "https://my-hf-user:$HF_TOKEN@huggingface.co/spaces/my-hf-user/'
-        'my-rag-api" HEAD:main'
-    )
-    # The token is given to that one step only: not to the workflow, a job, or the guard.
-    assert "env" not in workflow and all("env" not in job for job in workflow["jobs"].values())
-    elsewhere = [s for s in steps(workflow) if s is not push]
-    assert not [s for s in elsewhere if "secrets." in yaml.safe_dump(s)]
-    assert guard["steps"][0]["with"]["fetch-depth"] == 0  # the guard sees the whole history
-    assert step_named(guard, GUARD_STEP)["shell"] == "bash"
-
-
 # --- the file-size guard, run for real -------------------------------------------------------
 
 
