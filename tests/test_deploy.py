@@ -113,6 +113,7 @@ def deploy(
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "DEPLOY_POLL_INTERVAL": "0.02",
     }
+    env |= hub.proxy_env()  # http://<space>.hf.space reaches the Space app; the Hub is direct
     if token:
         env["HF_TOKEN"] = hub.token
     url = ["--space-url", space_url or hub.space_url] if space_url is not None else []
@@ -403,21 +404,16 @@ def test_no_token_is_a_plain_message(python: Path, project: Path, hub: HubStandI
 
 
 def test_space_override_and_private(python: Path, project: Path, hub: HubStandIn) -> None:
+    other = "standin-org/other-api"
+    host = hub.space_host(other)  # the private Space's app answers only with a token
     result = deploy(
-        python, project, hub, "--space", "standin-org/other-api", "--private", space_url=None
+        python, project, hub, "--space", other, "--private", "--space-url", f"http://{host}"
     )
     assert result.returncode == 0, output_of(result)
-    created = hub.created["standin-org/other-api"]
+    created = hub.created[other]
     assert created.private and created.sdk == "docker"
     assert SPACE not in hub.repos
-    # /health at the host the Hub names for the new Space, with the token a private Space
-    # asks for; the token goes to no other host.
-    (health,) = hub.space_requests
-    assert health.headers.get("authorization") == f"Bearer {hub.token}"
-    elsewhere = hub.space_url.replace("127.0.0.1", "localhost")
-    deploy(python, project, hub, "--space", "standin-org/other-api", space_url=elsewhere)
-    assert len(hub.space_requests) > 1  # (a private Space may answer it 401: no token came)
-    assert "authorization" not in hub.space_requests[-1].headers
+    assert hub.space_authorizations == [(host, f"Bearer {hub.token}")]  # only to the Space
 
 
 # --- a field the user adds to Settings -------------------------------------------------------
@@ -623,3 +619,28 @@ def test_the_deploy_keeps_back_exactly_what_git_ignores_as_env_files(
         cwd=tmp_path, input="\n".join(names), capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert sorted(result.stdout.split()) == sorted(n for n in names if env_file.fullmatch(n))
+
+
+def test_the_token_never_goes_to_a_host_that_is_not_the_space(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    # --space-url on a host the Hub did not name for the Space (the same server, reached as
+    # localhost): no token is sent, so a private Space's smoke test fails with 401 rather
+    # than leak the token.
+    elsewhere = hub.space_url.replace("127.0.0.1", "localhost")
+    result = deploy(python, project, hub, "--private", space_url=elsewhere)
+    assert result.returncode == 1
+    assert "answered 401: a private Space answers only with a token" in result.stderr
+    assert hub.space_authorizations  # the smoke test did reach it, several times
+    assert {auth for _, auth in hub.space_authorizations} == {None}
+    assert {host.split(":")[0] for host, _ in hub.space_authorizations} == {"localhost"}
+
+
+def test_a_read_only_token_is_refused_before_any_write(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    hub.role = "read"
+    result = deploy(python, project, hub)
+    assert result.returncode == 1
+    assert "read-only" in result.stderr
+    assert hub.calls() == [("GET", "/api/whoami-v2")] and hub.created == {}

@@ -422,6 +422,9 @@ class Deploy:
             result = result if isinstance(result, dict) else {"status": result}
             ms = "-" if result.get("latency_ms") is None else f"{result['latency_ms']} ms"
             say(f"{name:<14}{result.get('status', '?'):<14}{ms:>9}  {result.get('detail') or ''}")
+        if status in (401, 403):
+            raise DeployError(f"{url} answered {status}: a private Space answers only with a "
+                              "token, which goes only to the host the Hub names for it")  # fmt: skip
         if status != 200:
             raise DeployError(f"{url} answered {status or body}: the Space runs but is not ready; "
                               "the lines above name each service (SECRETS.md)")  # fmt: skip
