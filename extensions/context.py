@@ -183,9 +183,27 @@ def check_answers(data: dict[str, Any], user_defaults: dict[str, Any] | None = N
     if unknown:
         choices = ", ".join(service_names())
         problems.append(f"services: unknown service(s) {', '.join(unknown)}; choose from {choices}")
+    problems += chat_problems(data, [str(s) for s in services])
     if problems:
         raise UserMessageError("Invalid answers:\n  " + "\n  ".join(problems))
     return ""
+
+
+def chat_problems(data: dict[str, Any], services: list[str]) -> list[str]:
+    """The chat route needs an LLM service, and its provider must be one of those chosen."""
+    llms = [name for name in llm_service_names() if name in services]
+    names = ", ".join(llm_service_names())
+    chat = data.get("chat")
+    problems = []
+    if (chat is True or str(chat).lower() in ("true", "yes", "1")) and not llms:
+        problems.append(f"chat: the chat route needs an LLM service; add one of {names} to services")
+    provider = data.get("chat_provider")
+    if provider not in (None, "") and str(provider) not in llms:
+        chosen = ", ".join(llms) or f"none chosen; add one of {names} to services"
+        problems.append(
+            f"chat_provider: {provider!r} is not a chosen LLM service; choose from {chosen}"
+        )
+    return problems
 
 
 # --- derived values
@@ -215,10 +233,29 @@ def chosen_services(services: list[str] | None) -> list[dict[str, Any]]:
     return [service for name, service in catalogue.items() if name in wanted]
 
 
+def llm_service_names() -> list[str]:
+    """The services that can serve the chat route: those naming a default chat model."""
+    return [name for name, s in load_catalogue()["services"].items() if s.get("chat_model")]
+
+
 def chosen_features(answers: dict[str, Any]) -> list[dict[str, Any]]:
     """The optional parts of the app the answers turn on, e.g. `auth: jwt` -> the jwt feature."""
     features = load_catalogue().get("features", {}).values()
-    return [f for f in features if all(answers.get(q) == v for q, v in f["when"].items())]
+    chosen = [f for f in features if all(answers.get(q) == v for q, v in f["when"].items())]
+    provider = load_catalogue()["services"].get(str(answers.get("chat_provider") or ""), {})
+    model = provider.get("chat_model")
+    return [
+        {
+            **f,
+            "variables": [
+                {**v, "default": model, "example": model}
+                if v.get("provider_default") and model
+                else v
+                for v in f["variables"]
+            ],
+        }
+        for f in chosen
+    ]
 
 
 def service_requirements(service: dict[str, Any], flavor: str) -> list[str]:
@@ -256,6 +293,11 @@ class ContextUpdater(ContextHook):
             for v in catalogue["app"]["variables"]
             if framework in v.get("frameworks", [framework])
         ]
+        llms = [name for name in llm_service_names() if name in (context.get("services") or [])]
+        context["llm_services"] = llms
+        context["chat_provider_choices"] = {
+            catalogue["services"][name]["title"]: name for name in llms
+        }
         features = chosen_features(context)
         context["chosen_features"] = features
         context["service_variables"] = [v for s in chosen for v in s["variables"]]
