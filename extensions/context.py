@@ -192,14 +192,14 @@ def check_answers(data: dict[str, Any], user_defaults: dict[str, Any] | None = N
 def chat_problems(data: dict[str, Any], services: list[str]) -> list[str]:
     """The chat route needs an LLM service, and its provider must be one of those chosen."""
     llms = [name for name in llm_service_names() if name in services]
-    names = ", ".join(llm_service_names())
+    names = " or ".join(llm_service_names())
     chat = data.get("chat")
     problems = []
     if (chat is True or str(chat).lower() in ("true", "yes", "1")) and not llms:
-        problems.append(f"chat: the chat route needs an LLM service; add one of {names} to services")
+        problems.append(f"chat: the chat route needs an LLM service; add {names} to services")
     provider = data.get("chat_provider")
     if provider not in (None, "") and str(provider) not in llms:
-        chosen = ", ".join(llms) or f"none chosen; add one of {names} to services"
+        chosen = ", ".join(llms) or f"none is chosen; add {names} to services"
         problems.append(
             f"chat_provider: {provider!r} is not a chosen LLM service; choose from {chosen}"
         )

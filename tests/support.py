@@ -64,8 +64,11 @@ def _yaml_value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def variables_of(services: list[str], framework: str = "fastapi") -> set[str]:
-    """Every env var the app (in `framework`) and the given services read, per the catalogue."""
+def variables_of(
+    services: list[str], framework: str = "fastapi", answers: dict[str, Any] | None = None
+) -> set[str]:
+    """Every env var the app (in `framework`), the given services and the features the
+    answers turn on (e.g. chat) read, per the catalogue."""
     names = {
         v["name"]
         for v in CATALOGUE["app"]["variables"]
@@ -73,6 +76,8 @@ def variables_of(services: list[str], framework: str = "fastapi") -> set[str]:
     }
     for service in services:
         names |= {v["name"] for v in CATALOGUE["services"][service]["variables"]}
+    for feature in extension.chosen_features(answers or {}):
+        names |= {v["name"] for v in feature["variables"]}
     return names
 
 

@@ -29,6 +29,8 @@ BAD_ANSWERS = [
     ("api_prefix", "api/"),
     ("hf_owner", "bad owner"),
     ("services", "[postgres]"),
+    ("chat", "true"),  # no LLM service chosen
+    ("chat_provider", "openai"),  # not among the chosen services
 ]
 
 GOOD_ANSWERS = [

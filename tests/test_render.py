@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 from engines import unavailable
 from huggingface_hub import SpaceCard
-from support import CATALOGUE, FRAMEWORKS, SERVICES, requirements_of, run, variables_of
+from support import (
+    CATALOGUE,
+    FRAMEWORKS,
+    SERVICES,
+    extension,
+    requirements_of,
+    run,
+    variables_of,
+)
 
 SERVICE_SETS = {"none": [], "all": SERVICES, **{name: [name] for name in SERVICES}}
 VARIANTS = (
@@ -27,6 +35,14 @@ VARIANTS = (
     + [
         pytest.param({"services": ["elasticsearch"], "elasticsearch_flavor": flavor}, id=flavor)
         for flavor in ("elasticsearch8", "opensearch")
+    ]
+    + [
+        # The chat route with every LLM service's adapter, on one provider per framework.
+        pytest.param(
+            {"framework": framework, "services": SERVICES, "chat": True, "chat_provider": llm},
+            id=f"{framework}-chat-{llm}",
+        )
+        for framework, llm in (("fastapi", "gemini"), ("flask", "cohere"))
     ]
     + [
         # Answers inlined into code, at their longest, must still give ruff-clean files.
@@ -105,7 +121,9 @@ def test_dockerfile_is_hadolint_clean(variant) -> None:
 
 def test_env_example_and_secrets_md_name_exactly_the_chosen_variables(variant) -> None:
     answers, project = variant
-    expected = variables_of(answers.get("services", []), answers.get("framework", "fastapi"))
+    expected = variables_of(
+        answers.get("services", []), answers.get("framework", "fastapi"), answers
+    )
     env_example = (project / ".env.example").read_text(encoding="utf-8")
     assert set(re.findall(r"^([A-Z][A-Z0-9_]+)=", env_example, re.MULTILINE)) == expected
     secrets_md = (project / "SECRETS.md").read_text(encoding="utf-8")
@@ -147,6 +165,10 @@ def test_one_module_per_chosen_service_and_none_other(variant) -> None:
     assert modules - {"__init__", "probe"} == set(answers.get("services", []))
     framework = answers.get("framework", "fastapi")
     assert (project / "app" / "cors.py").exists() == (framework == "flask")
+    chat = {path.stem for path in (project / "app" / "chat").glob("*.py")}
+    llms = set(answers.get("services", [])) & set(extension.llm_service_names())
+    assert chat == ({"__init__"} | llms if answers.get("chat") else set())
+    assert (project / "app" / "chat_routes.py").exists() == bool(answers.get("chat"))
 
 
 def test_answers_file_keeps_answers_but_no_derived_values(variant) -> None:
@@ -155,3 +177,13 @@ def test_answers_file_keeps_answers_but_no_derived_values(variant) -> None:
     assert "framework:" in answers_file
     for derived in ("space_url", "answers_precheck", "catalogue", "chosen_services"):
         assert derived not in answers_file
+
+
+def test_readme_documents_the_chat_route_only_when_it_is_on(variant) -> None:
+    answers, project = variant
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    chat = bool(answers.get("chat"))
+    assert ("## Stream a chat answer" in readme) == chat
+    assert ("| POST | `/api/chat` |" in readme) == chat
+    if chat:  # EventSource cannot POST: the README reads the stream with fetch
+        assert "fetch(`${apiUrl}/api/chat`" in readme and "getReader()" in readme
