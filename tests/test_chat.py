@@ -75,7 +75,7 @@ class ChatApp:
             "HOME": str(self.project),
             "PYTHONUNBUFFERED": "1",
             "PORT": str(self.port),
-            "LOG_LEVEL": "INFO",
+            "LOG_LEVEL": "DEBUG",  # the most an SDK ever logs: still no key
             "SSE_KEEPALIVE_SECONDS": str(KEEPALIVE),
             "CHAT_TIMEOUT": str(CHAT_TIMEOUT),
             "OPENAI_API_KEY": KEYS["openai"],
