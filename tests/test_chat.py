@@ -321,6 +321,13 @@ def test_provider_failures_become_typed_error_events(
         assert any(e.name == "comment" for e in events)
 
 
+@pytest.mark.parametrize("app", [f"{fw}-openai" for fw in FRAMEWORKS], indirect=True)
+def test_openai_out_of_quota_is_a_quota_error_not_a_rate_limit(app: ChatApp) -> None:
+    app.server.mode = "out_of_quota"  # a 429 too, told apart by its code
+    named = [e for e in app.chat().rest() if e.name != "comment"]
+    assert [(e.name, e.data["type"]) for e in named] == [("error", "quota")]
+
+
 @pytest.mark.parametrize("app", OPENAI_COMPATIBLE, indirect=True)
 def test_client_disconnect_stops_the_provider_stream(app: ChatApp) -> None:
     script = app.server.script

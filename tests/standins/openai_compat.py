@@ -12,7 +12,8 @@
   as ``chat.completion.chunk`` events, then ``data: [DONE]`` (see streaming.py). Usage
   comes in a last chunk without choices when ``stream_options.include_usage`` is set
   (OpenAI), or under ``x_groq.usage`` on the last chunk (Groq). Without ``stream``, one
-  ``chat.completion``. Mode ``"rate_limited"``: a 429 ``rate_limit_exceeded``.
+  ``chat.completion``. Mode ``"rate_limited"``: a 429 ``rate_limit_exceeded``;
+  ``"out_of_quota"``: a 429 ``insufficient_quota``, as OpenAI answers an unpaid account.
 
 ``prefix`` is ``/v1`` for OpenAI and ``/openai/v1`` for Groq, because the SDKs differ
 in what their ``base_url`` holds:
@@ -57,7 +58,7 @@ def mask(key: str) -> str:
 
 class OpenAICompatStandin(ChatStreaming, StandinServer):
     service = "openai-compatible"
-    modes = BASE_MODES + CHAT_MODES
+    modes = (*BASE_MODES, *CHAT_MODES, "out_of_quota")
 
     def __init__(
         self,
@@ -121,6 +122,13 @@ class OpenAICompatStandin(ChatStreaming, StandinServer):
                 "Rate limit reached for requests (stand-in).",
                 "requests",
                 "rate_limit_exceeded",
+            )
+        if mode == "out_of_quota" and self.authorized(request):
+            return _openai_error(
+                429,
+                "You exceeded your current quota (stand-in).",
+                "insufficient_quota",
+                "insufficient_quota",
             )
         return super().respond(request, mode)
 
