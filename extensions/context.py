@@ -17,6 +17,7 @@ import string
 import sys
 import unicodedata
 from collections.abc import Callable
+from contextlib import suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -639,11 +640,16 @@ def load_questions() -> dict[str, dict[str, Any]]:
     }
 
 
-def choice_values(spec: dict[str, Any]) -> list[str]:
+def choice_values(spec: dict[str, Any], answers: dict[str, Any]) -> list[str]:
     """The values a question offers, rendered like copier does when they are Jinja."""
     choices = spec["choices"]
     if isinstance(choices, str):
-        rendered = jinja2.Environment().from_string(choices).render(choice_context())
+        services = answers.get("services") or []
+        if isinstance(services, str):
+            with suppress(yaml.YAMLError):
+                services = yaml.safe_load(services)
+        context = choice_context(services if isinstance(services, list) else [])
+        rendered = jinja2.Environment().from_string(choices).render(context)
         choices = yaml.safe_load(rendered)
     if isinstance(choices, dict):
         choices = list(choices.values())
@@ -658,7 +664,7 @@ def answer_problem(name: str, value: Any, answers: dict[str, Any]) -> str:
             return ""
         return f"{value!r} is not a yes/no answer; use true or false"
     if "choices" in spec:
-        offered = choice_values(spec)
+        offered = choice_values(spec, answers)
         if spec.get("multiselect"):
             try:
                 items = yaml.safe_load(value) if isinstance(value, str) else value
@@ -696,9 +702,29 @@ def check_answers(data: dict[str, Any], user_defaults: dict[str, Any] | None = N
         for name in load_questions()
         if name in answers and (problem := answer_problem(name, answers[name], answers))
     ]
+    services = answers.get("services") or []
+    if isinstance(services, list):  # a bare string is refused above
+        problems += chat_problems(answers, [str(s) for s in services])
     if problems:
         raise UserMessageError("\n".join(problems))
     return ""
+
+
+def chat_problems(data: dict[str, Any], services: list[str]) -> list[str]:
+    """The chat route needs an LLM service, and its provider must be one of those chosen."""
+    llms = [name for name in llm_service_names() if name in services]
+    names = " or ".join(llm_service_names())
+    chat = data.get("chat")
+    problems = []
+    if (chat is True or str(chat).lower() in ("true", "yes", "1")) and not llms:
+        problems.append(f"chat: the chat route needs an LLM service; add {names} to services")
+    provider = data.get("chat_provider")
+    if provider not in (None, "") and str(provider) not in llms:
+        chosen = ", ".join(llms) or f"none is chosen; add {names} to services"
+        problems.append(
+            f"chat_provider: {provider!r} is not a chosen LLM service; choose from {chosen}"
+        )
+    return problems
 
 
 # --- derived values
@@ -731,10 +757,29 @@ def chosen_services(services: list[str] | None) -> list[dict[str, Any]]:
     return [service for name, service in catalogue.items() if name in wanted]
 
 
+def llm_service_names() -> list[str]:
+    """The services that can serve the chat route: those naming a default chat model."""
+    return [name for name, s in load_catalogue()["services"].items() if s.get("chat_model")]
+
+
 def chosen_features(answers: dict[str, Any]) -> list[dict[str, Any]]:
     """The optional parts of the app the answers turn on, e.g. `auth: jwt` -> the jwt feature."""
     features = load_catalogue().get("features", {}).values()
-    return [f for f in features if all(answers.get(q) == v for q, v in f["when"].items())]
+    chosen = [f for f in features if all(answers.get(q) == v for q, v in f["when"].items())]
+    provider = load_catalogue()["services"].get(str(answers.get("chat_provider") or ""), {})
+    model = provider.get("chat_model")
+    return [
+        {
+            **f,
+            "variables": [
+                {**v, "default": model, "example": model}
+                if v.get("provider_default") and model
+                else v
+                for v in f["variables"]
+            ],
+        }
+        for f in chosen
+    ]
 
 
 def service_requirements(service: dict[str, Any], flavor: str) -> list[str]:
@@ -749,15 +794,19 @@ def required_sets(service: dict[str, Any]) -> list[list[str]]:
     return [[v["name"] for v in service["variables"] if v.get("required")]]
 
 
-def choice_context() -> dict[str, Any]:
-    """The catalogue-derived choices copier.yml renders for `services` and its flavor."""
+def choice_context(chosen: list[str] | None = None) -> dict[str, Any]:
+    """The catalogue-derived choices copier.yml renders: services, the flavor, and the chat
+    providers among the `chosen` services."""
     services = load_catalogue()["services"]
+    llms = [name for name in llm_service_names() if name in (chosen or [])]
     return {
         "service_choices": {f"{s['title']}: {s['summary']}": s["name"] for s in services.values()},
         "elasticsearch_default_flavor": services["elasticsearch"]["default_flavor"],
         "elasticsearch_flavor_choices": {
             flavor["title"]: key for key, flavor in services["elasticsearch"]["flavors"].items()
         },
+        "llm_services": llms,
+        "chat_provider_choices": {services[name]["title"]: name for name in llms},
     }
 
 
@@ -767,10 +816,11 @@ class ContextUpdater(ContextHook):
     def hook(self, context: dict[str, Any]) -> None:
         catalogue = load_catalogue()
         chosen = chosen_services(context.get("services"))
-        context.update(choice_context())
+        context.update(choice_context(context.get("services")))
         flavor = context.get("elasticsearch_flavor") or context["elasticsearch_default_flavor"]
         owner, name = context.get("hf_owner", ""), context.get("space_name", "")
         context["chosen_services"] = chosen
+        context["chat_service"] = catalogue["services"].get(context.get("chat_provider") or "")
         framework = context.get("framework") or "fastapi"
         context["app_variables"] = [
             v

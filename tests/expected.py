@@ -48,6 +48,7 @@ APP: dict[str, dict[str, bool]] = {
     "HEALTH_CHECK_TIMEOUT": {"secret": False, "required": False, "on_space": True},
     "OPTIONAL_SERVICES": {"secret": False, "required": False, "on_space": True},
     "HEALTH_CACHE_SECONDS": {"secret": False, "required": False, "on_space": True},
+    "SSE_KEEPALIVE_SECONDS": {"secret": False, "required": False, "on_space": True},
 }
 
 SERVICES: dict[str, dict[str, Any]] = {
@@ -143,6 +144,11 @@ FEATURES: dict[str, dict[str, Any]] = {
     },
     # auth: api_key. The shared key is a secret, and protected routes need it.
     "api_key": {"variables": {"API_KEY": SECRET_REQUIRED}, "requirements": set()},
+    # chat: the model and the wait for the next chunk; both have defaults, neither is secret.
+    "chat": {
+        "variables": {"CHAT_MODEL": PUBLIC_OPTIONAL, "CHAT_TIMEOUT": PUBLIC_OPTIONAL},
+        "requirements": set(),
+    },
 }
 
 

@@ -42,6 +42,8 @@ BAD_ANSWERS = [
     ("emoji", "🚀: x"),
     ("project_name", "Title\nsdk: gradio"),
     ("services", "[postgres]"),
+    ("chat", "true"),  # no LLM service chosen
+    ("chat_provider", "openai"),  # not among the chosen services
 ]
 
 GOOD_ANSWERS = [

@@ -98,7 +98,11 @@ def test_feature_entries_are_complete_and_turned_on_by_a_real_answer(name: str) 
     assert isinstance(feature["requirements"], list)
     questions = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
     for question, answer in feature["when"].items():
-        assert answer in questions[question]["choices"].values(), (question, answer)
+        spec = questions[question]
+        if spec["type"] == "bool":
+            assert isinstance(answer, bool), (question, answer)
+        else:
+            assert answer in spec["choices"].values(), (question, answer)
     names = {v["name"] for v in feature["variables"]}
     for form in feature.get("forms", []):
         assert set(form["variables"]) <= names

@@ -19,6 +19,7 @@ from support import (
     CATALOGUE,
     FRAMEWORKS,
     SERVICES,
+    extension,
     features_of,
     requirements_of,
     run,
@@ -40,6 +41,14 @@ VARIANTS = (
     + [
         pytest.param({"framework": framework, "auth": auth}, id=f"{framework}-auth-{auth}")
         for framework, auth in (("fastapi", "jwt"), ("flask", "api_key"))
+    ]
+    + [
+        # The chat route with every LLM service's adapter, on one provider per framework.
+        pytest.param(
+            {"framework": framework, "services": SERVICES, "chat": True, "chat_provider": llm},
+            id=f"{framework}-chat-{llm}",
+        )
+        for framework, llm in (("fastapi", "gemini"), ("flask", "cohere"))
     ]
     + [
         # Answers inlined into code, at their longest, must still give ruff-clean files.
@@ -160,6 +169,10 @@ def test_one_module_per_chosen_service_and_none_other(variant) -> None:
     assert modules - {"__init__", "probe"} == set(answers.get("services", []))
     framework = answers.get("framework", "fastapi")
     assert (project / "app" / "cors.py").exists() == (framework == "flask")
+    chat = {path.stem for path in (project / "app" / "chat").glob("*.py")}
+    llms = set(answers.get("services", [])) & set(extension.llm_service_names())
+    assert chat == ({"__init__"} | llms if answers.get("chat") else set())
+    assert (project / "app" / "chat_routes.py").exists() == bool(answers.get("chat"))
 
 
 def test_answers_file_keeps_answers_but_no_derived_values(variant) -> None:
@@ -168,3 +181,13 @@ def test_answers_file_keeps_answers_but_no_derived_values(variant) -> None:
     assert "framework:" in answers_file
     for derived in ("space_url", "answers_precheck", "catalogue", "chosen_services"):
         assert derived not in answers_file
+
+
+def test_readme_documents_the_chat_route_only_when_it_is_on(variant) -> None:
+    answers, project = variant
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    chat = bool(answers.get("chat"))
+    assert ("## Stream a chat answer" in readme) == chat
+    assert ("| POST | `/api/chat` |" in readme) == chat
+    if chat:  # EventSource cannot POST: the README reads the stream with fetch
+        assert "fetch(`${apiUrl}/api/chat`" in readme and "getReader()" in readme

@@ -136,6 +136,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply is None:  # "hang": the wait is over, drop the connection unanswered
             self.close_connection = True
             return
+        if hasattr(reply, "write_to"):  # a streamed reply (streaming.py) writes itself
+            reply.write_to(self)
+            return
         payload, headers = reply.encoded()
         self.send_response(reply.status)
         for name, value in headers.items():

@@ -8,6 +8,9 @@
   "next_page_token": ...}``. ``cohere.ClientV2(...).models.list()`` calls this ``/v1``
   path too (there is no ``/v2/models``).
 * ``GET /v1/models/{name}``: one model, or a 404.
+* ``POST /v2/chat`` with ``"stream": true``: ``server.script``'s pieces as v2 chat
+  stream events (``message-start``, ``content-delta`` per piece, ``message-end`` with
+  usage; see streaming.py). Mode ``"rate_limited"``: a 429.
 
 Point the SDK at it with ``cohere.ClientV2(api_key=..., base_url=server.url)`` (or
 ``COHERE_BASE_URL``): the SDK appends ``/v1/...`` itself.
@@ -18,15 +21,18 @@ Auth: ``Authorization: Bearer <api_key>`` when ``api_key`` is set; a miss is a 4
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 
-from ._server import RecordedRequest, Reply, StandinServer, json_reply
+from ._server import BASE_MODES, RecordedRequest, Reply, StandinServer, json_reply
+from .streaming import CHAT_MODES, ChatStreaming, StreamRecord
 
 __all__ = ["CohereStandin"]
 
 
-class CohereStandin(StandinServer):
+class CohereStandin(ChatStreaming, StandinServer):
     service = "cohere"
+    modes = BASE_MODES + CHAT_MODES
 
     def __init__(
         self,
@@ -37,6 +43,7 @@ class CohereStandin(StandinServer):
     ) -> None:
         super().__init__(api_key=api_key, mode=mode)
         self.models = list(models)
+        self.init_chat()
 
     def authorized(self, request: RecordedRequest) -> bool:
         return self.api_key is None or self.bearer_token(request) == self.api_key
@@ -61,7 +68,14 @@ class CohereStandin(StandinServer):
             "default_endpoints": [],
         }
 
+    def respond(self, request: RecordedRequest, mode: str) -> Reply:
+        if mode == "rate_limited" and self.authorized(request):
+            return json_reply(429, {"message": "too many requests (stand-in)"})
+        return super().respond(request, mode)
+
     def route(self, request: RecordedRequest) -> Reply:
+        if request.method == "POST" and request.path == "/v2/chat":
+            return self._chat(request)
         parts = [part for part in request.path.split("/") if part]
         if request.method != "GET" or parts[:2] != ["v1", "models"]:
             return self.not_found(request)
@@ -84,3 +98,30 @@ class CohereStandin(StandinServer):
             "next_page_token": str(start + size) if more else None,
         }
         return json_reply(200, body)
+
+    def _chat(self, request: RecordedRequest) -> Reply:
+        if not (request.json() or {}).get("stream"):
+            return json_reply(400, {"message": "the stand-in only streams: send stream=true"})
+
+        def frames(pieces: Iterator[str], record: StreamRecord) -> Iterator[bytes]:
+            message = {"role": "assistant", "content": []}
+            yield _event("message-start", id="standin", delta={"message": message})
+            yield _event(
+                "content-start",
+                index=0,
+                delta={"message": {"content": {"type": "text", "text": ""}}},
+            )
+            for piece in pieces:
+                yield _event(
+                    "content-delta", index=0, delta={"message": {"content": {"text": piece}}}
+                )
+            yield _event("content-end", index=0)
+            counts = dict(zip(("input_tokens", "output_tokens"), self.script.usage, strict=True))
+            usage = {"billed_units": counts, "tokens": counts}
+            yield _event("message-end", delta={"finish_reason": "COMPLETE", "usage": usage})
+
+        return self.stream(frames)  # type: ignore[return-value]
+
+
+def _event(kind: str, **fields: object) -> bytes:
+    return f"event: {kind}\ndata: {json.dumps({'type': kind, **fields})}\n\n".encode()

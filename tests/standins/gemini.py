@@ -8,6 +8,10 @@
   "nextPageToken": ...}``, paged like Google's. google-genai 1.x calls ``/v1beta``;
   3.x calls ``/v1``; both are served.
 * ``GET /{version}/models/{name}``: one model (``name`` with or without ``models/``).
+* ``POST /{version}/models/{name}:streamGenerateContent?alt=sse``: ``server.script``'s
+  pieces as ``GenerateContentResponse`` events (see streaming.py), the last with
+  ``finishReason`` and ``usageMetadata``. Mode ``"rate_limited"``: a 429
+  ``RESOURCE_EXHAUSTED``.
 
 Point google-genai at it with ``HttpOptions(base_url=server.url)`` (or
 ``GEMINI_BASE_URL``); the SDK appends the API version itself.
@@ -21,9 +25,11 @@ key."`` and an ``API_KEY_INVALID`` reason. With no key at all, a 403
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 
-from ._server import RecordedRequest, Reply, StandinServer, json_reply
+from ._server import BASE_MODES, RecordedRequest, Reply, StandinServer, json_reply
+from .streaming import CHAT_MODES, ChatStreaming, StreamRecord
 
 __all__ = ["GeminiStandin"]
 
@@ -45,8 +51,9 @@ def _google_error(status: int, code_name: str, message: str, reason: str | None 
     return json_reply(status, {"error": error})
 
 
-class GeminiStandin(StandinServer):
+class GeminiStandin(ChatStreaming, StandinServer):
     service = "gemini"
+    modes = BASE_MODES + CHAT_MODES
 
     def __init__(
         self,
@@ -57,6 +64,7 @@ class GeminiStandin(StandinServer):
     ) -> None:
         super().__init__(api_key=api_key, mode=mode)
         self.models = list(models)
+        self.init_chat()
 
     def _sent_key(self, request: RecordedRequest) -> str | None:
         return request.header("x-goog-api-key") or (request.query.get("key") or [None])[0]
@@ -90,8 +98,18 @@ class GeminiStandin(StandinServer):
             "supportedGenerationMethods": ["generateContent", "countTokens"],
         }
 
+    def respond(self, request: RecordedRequest, mode: str) -> Reply:
+        if mode == "rate_limited" and self.authorized(request):
+            return _google_error(
+                429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (stand-in)."
+            )
+        return super().respond(request, mode)
+
     def route(self, request: RecordedRequest) -> Reply:
         parts = [part for part in request.path.split("/") if part]
+        chat = request.method == "POST" and request.path.endswith(":streamGenerateContent")
+        if chat and len(parts) == 3 and parts[0] in _VERSIONS and parts[1] == "models":
+            return self._stream_chat(parts[2].split(":")[0])
         if request.method != "GET" or len(parts) < 2:
             return self.not_found(request)
         if parts[0] not in _VERSIONS or parts[1] != "models":
@@ -115,3 +133,28 @@ class GeminiStandin(StandinServer):
         if start + size < len(self.models):
             body["nextPageToken"] = str(start + size)
         return json_reply(200, body)
+
+    def _stream_chat(self, model: str) -> Reply:
+        def response(text: str, **extra: object) -> dict[str, object]:
+            content = {"parts": [{"text": text}], "role": "model"}
+            return {
+                "candidates": [{"content": content, "index": 0, **extra}],
+                "modelVersion": model,
+            }
+
+        def frames(pieces: Iterator[str], record: StreamRecord) -> Iterator[bytes]:
+            for piece in pieces:
+                yield _sse(response(piece))
+            prompt, candidates = self.script.usage
+            usage = {
+                "promptTokenCount": prompt,
+                "candidatesTokenCount": candidates,
+                "totalTokenCount": prompt + candidates,
+            }
+            yield _sse({**response("", finishReason="STOP"), "usageMetadata": usage})
+
+        return self.stream(frames)  # type: ignore[return-value]
+
+
+def _sse(payload: object) -> bytes:
+    return f"data: {json.dumps(payload)}\r\n\r\n".encode()

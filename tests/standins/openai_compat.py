@@ -8,6 +8,12 @@
 
 * ``GET {prefix}/models``: ``{"object": "list", "data": [{"id": ..., "object": "model", ...}]}``
 * ``GET {prefix}/models/{id}``: one model, or a 404 in OpenAI's error shape.
+* ``POST {prefix}/chat/completions``: with ``"stream": true``, ``server.script``'s pieces
+  as ``chat.completion.chunk`` events, then ``data: [DONE]`` (see streaming.py). Usage
+  comes in a last chunk without choices when ``stream_options.include_usage`` is set
+  (OpenAI), or under ``x_groq.usage`` on the last chunk (Groq). Without ``stream``, one
+  ``chat.completion``. Mode ``"rate_limited"``: a 429 ``rate_limit_exceeded``;
+  ``"out_of_quota"``: a 429 ``insufficient_quota``, as OpenAI answers an unpaid account.
 
 ``prefix`` is ``/v1`` for OpenAI and ``/openai/v1`` for Groq, because the SDKs differ
 in what their ``base_url`` holds:
@@ -25,9 +31,11 @@ for its first 3 and last 4 characters (so the SDK's exception text holds that mu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 
-from ._server import RecordedRequest, Reply, StandinServer, json_reply
+from ._server import BASE_MODES, RecordedRequest, Reply, StandinServer, json_reply
+from .streaming import CHAT_MODES, ChatStreaming, StreamRecord
 
 __all__ = ["GroqStandin", "OpenAICompatStandin", "OpenAIStandin"]
 
@@ -48,8 +56,9 @@ def mask(key: str) -> str:
     return f"{key[:3]}{'*' * (len(key) - 7)}{key[-4:]}"
 
 
-class OpenAICompatStandin(StandinServer):
+class OpenAICompatStandin(ChatStreaming, StandinServer):
     service = "openai-compatible"
+    modes = (*BASE_MODES, *CHAT_MODES, "out_of_quota")
 
     def __init__(
         self,
@@ -66,6 +75,7 @@ class OpenAICompatStandin(StandinServer):
         self.service = flavor
         self.prefix = _PREFIXES[flavor]
         self.models = list(models if models is not None else _DEFAULT_MODELS[flavor])
+        self.init_chat()
 
     @property
     def base_url(self) -> str:
@@ -105,7 +115,26 @@ class OpenAICompatStandin(StandinServer):
         owner = "system" if self.flavor == "openai" else "Meta"
         return {"id": name, "object": "model", "created": 1700000000, "owned_by": owner}
 
+    def respond(self, request: RecordedRequest, mode: str) -> Reply:
+        if mode == "rate_limited" and self.authorized(request):
+            return _openai_error(
+                429,
+                "Rate limit reached for requests (stand-in).",
+                "requests",
+                "rate_limit_exceeded",
+            )
+        if mode == "out_of_quota" and self.authorized(request):
+            return _openai_error(
+                429,
+                "You exceeded your current quota (stand-in).",
+                "insufficient_quota",
+                "insufficient_quota",
+            )
+        return super().respond(request, mode)
+
     def route(self, request: RecordedRequest) -> Reply:
+        if request.method == "POST" and request.path == self.prefix + "/chat/completions":
+            return self._chat(request)
         if request.method != "GET" or not request.path.startswith(self.prefix + "/models"):
             return self.not_found(request)
         rest = request.path[len(self.prefix + "/models") :].strip("/")
@@ -118,6 +147,51 @@ class OpenAICompatStandin(StandinServer):
         return _openai_error(
             404, f"The model `{rest}` does not exist.", "invalid_request_error", "model_not_found"
         )
+
+    def _chat(self, request: RecordedRequest) -> Reply:
+        body = request.json() or {}
+        model = body.get("model") or self.models[0]
+        usage = {
+            "prompt_tokens": self.script.usage[0],
+            "completion_tokens": self.script.usage[1],
+            "total_tokens": sum(self.script.usage),
+        }
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": "".join(self.script.tokens)}
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            completion = {**self._chunk(model, [choice]), "object": "chat.completion"}
+            return json_reply(200, {**completion, "usage": usage})
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+        def frames(pieces: Iterator[str], record: StreamRecord) -> Iterator[bytes]:
+            for piece in pieces:
+                yield _data(self._chunk(model, [_delta({"content": piece})]))
+            last = self._chunk(model, [_delta({}, "stop")])
+            if self.flavor == "groq":
+                last["x_groq"] = {"id": "req_standin", "usage": usage}
+            yield _data(last)
+            if include_usage:
+                yield _data({**self._chunk(model, []), "usage": usage})
+            yield b"data: [DONE]\n\n"
+
+        return self.stream(frames)  # type: ignore[return-value]
+
+    def _chunk(self, model: str, choices: list[dict[str, object]]) -> dict[str, object]:
+        return {
+            "id": "chatcmpl-standin",
+            "object": "chat.completion.chunk",
+            "created": 1700000000,
+            "model": model,
+            "choices": choices,
+        }
+
+
+def _delta(delta: dict[str, object], finish_reason: str | None = None) -> dict[str, object]:
+    return {"index": 0, "delta": delta, "finish_reason": finish_reason}
+
+
+def _data(payload: object) -> bytes:
+    return f"data: {json.dumps(payload)}\n\n".encode()
 
 
 class OpenAIStandin(OpenAICompatStandin):
