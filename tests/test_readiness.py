@@ -596,7 +596,7 @@ def test_importing_and_creating_the_app_loads_no_sdk(
     script = (
         "import json, sys\n"
         "from app.main import create_app\n"
-        "from app.settings import load_settings\n"
+        "from app.variables import load_settings\n"
         "create_app(load_settings(env_file=None))\n"
         f"print(json.dumps([m for m in {list(SDK_MODULES)!r} if m in sys.modules]))\n"
     )
