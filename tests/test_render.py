@@ -70,8 +70,8 @@ VARIANTS = (
     ]
 )
 FRAMEWORK_REQUIREMENTS = {
-    "fastapi": {"fastapi", "uvicorn", "pydantic-settings"},
-    "flask": {"flask", "gunicorn", "pydantic-settings"},
+    "fastapi": {"fastapi", "uvicorn", "google-re2", "pydantic-settings"},
+    "flask": {"flask", "gunicorn", "google-re2", "pydantic-settings"},
 }
 
 

@@ -6,16 +6,28 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 from .settings import Settings
 from .variables import secret_values
 
 
-def mask(text: str, secrets: Iterable[str]) -> str:
-    """`text` with each secret replaced by ***, longest first (a URL before its password)."""
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        text = text.replace(secret, "***")
+def written_forms(secrets: Iterable[str]) -> list[str]:
+    """Each secret as written and as it appears in a URL (a request line, a query string),
+    longest first, so a URL is masked before the password inside it."""
+    forms = {form for secret in secrets for form in (secret, quote(secret), quote_plus(secret))}
+    return sorted(forms, key=len, reverse=True)
+
+
+def _replace(text: str, forms: list[str]) -> str:
+    for form in forms:
+        text = text.replace(form, "***")
     return text
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """`text` with each secret, in any of its written forms, replaced by ***."""
+    return _replace(text, written_forms(secrets))
 
 
 class RedactingFormatter(logging.Formatter):
@@ -27,10 +39,10 @@ class RedactingFormatter(logging.Formatter):
 
     def __init__(self, fmt: str, secrets: list[str]) -> None:
         super().__init__(fmt)
-        self.secrets = secrets
+        self.forms = written_forms(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        return mask(super().format(record), self.secrets)
+        return _replace(super().format(record), self.forms)
 
 
 def configure_logging(settings: Settings) -> None:
@@ -40,6 +52,8 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+    # Server loggers (uvicorn's, gunicorn's) and warnings reach stdout only through `handler`.
+    logging.captureWarnings(True)
     if settings.log_level != "DEBUG":
         # httpx logs every request at INFO: one line per HTTP service per readiness probe.
         logging.getLogger("httpx").setLevel(logging.WARNING)
