@@ -34,3 +34,10 @@ def test_scripts_are_found() -> None:
         "new-space",
         "mutation-check",
     }
+
+
+def test_every_mutation_of_the_mutation_check_still_applies() -> None:
+    """scripts/mutation-check patches the safety features by their text: keep it in step."""
+    result = run(sys.executable, ROOT / "scripts" / "mutation-check", "--check", cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mutations apply to this tree" in result.stdout
