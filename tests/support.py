@@ -7,6 +7,8 @@ import importlib.util
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 import venv
 from pathlib import Path
 from types import ModuleType
@@ -93,6 +95,15 @@ def requirements_of(
         for service in services
         for requirement in extension.service_requirements(CATALOGUE["services"][service], flavor)
     } | {r for feature in features_of(answers or {}) for r in feature["requirements"]}
+
+
+def http_get(url: str, timeout: float = 5) -> tuple[int, bytes]:
+    """(status, body) of a plain GET; an HTTP error status is an answer, not an exception."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: int = 600):

@@ -12,15 +12,13 @@ import json
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from engines import free_port, stop_process
-from support import FRAMEWORKS, render, run
+from support import FRAMEWORKS, http_get, render, run
 
 pytestmark = pytest.mark.slow
 
@@ -64,14 +62,6 @@ def extended(request: pytest.FixtureRequest, tmp_path_factory, project_venvs) ->
     return project, project_venvs.python_for(project)
 
 
-def _get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
 @contextmanager
 def serving(project: Path, python: Path, **environment: str) -> Iterator[tuple[str, list[str]]]:
     """`python -m app` on a free port: (base URL, the output lines once it has stopped)."""
@@ -88,7 +78,7 @@ def serving(project: Path, python: Path, **environment: str) -> Iterator[tuple[s
         while True:
             assert process.poll() is None, process.stdout.read() if process.stdout else ""
             try:
-                if _get(f"{base}/health/live")[0] == 200:
+                if http_get(f"{base}/health/live")[0] == 200:
                     break
             except OSError:
                 assert time.monotonic() < deadline, "no answer within 30 s"
@@ -141,9 +131,9 @@ def test_routes_at_the_root_beside_health(extended) -> None:
     tests = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
     assert tests.returncode == 0, tests.stdout[-3000:]
     with serving(project, python, HOOK_LOG=str(project / "hooks.log")) as (base, _):
-        assert json.loads(_get(f"{base}/hello?name=root")[1]) == {"message": "Hello, root!"}
-        assert _get(f"{base}/health")[0] == 503  # the failing hook
-        assert _get(f"{base}/api/hello")[0] == 404
+        assert json.loads(http_get(f"{base}/hello?name=root")[1]) == {"message": "Hello, root!"}
+        assert http_get(f"{base}/health")[0] == 503  # the failing hook
+        assert http_get(f"{base}/api/hello")[0] == 404
 
 
 def test_startup_hooks_run_once_per_worker_and_failures_show(extended) -> None:
@@ -153,7 +143,7 @@ def test_startup_hooks_run_once_per_worker_and_failures_show(extended) -> None:
     log = project / f"hooks-{workers}.log"
     environment = {"HOOK_LOG": str(log), "WEB_CONCURRENCY": str(workers), "COLLECTION_NAME": "x"}
     with serving(project, python, **environment) as (base, output):
-        status, body = _get(f"{base}/health")
+        status, body = http_get(f"{base}/health")
     lines = log.read_text().splitlines()
     assert len(lines) == workers and len({line.split()[0] for line in lines}) == workers
     assert all(line.endswith(" x") for line in lines)  # hooks get the settings

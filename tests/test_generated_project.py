@@ -10,12 +10,10 @@ import json
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from engines import free_port
-from support import FRAMEWORKS, run
+from support import FRAMEWORKS, http_get, run
 
 pytestmark = pytest.mark.slow
 
@@ -29,21 +27,13 @@ def test_generated_tests_pass(framework: str, full_project, project_venvs) -> No
     assert " passed" in result.stdout
 
 
-def _get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
 def wait_for_http(url: str, process: subprocess.Popen, within: float = 30) -> tuple[int, bytes]:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"server exited with {process.returncode}")
         try:
-            return _get(url)
+            return http_get(url)
         except OSError:
             time.sleep(0.2)
     raise AssertionError(f"no answer from {url} within {within} s")
@@ -65,7 +55,7 @@ def test_python_m_package_serves_on_port(framework: str, full_project, project_v
     try:
         status, body = wait_for_http(f"http://127.0.0.1:{port}/health/live", process)
         assert (status, json.loads(body)) == (200, {"status": "ok"})
-        status, _ = _get(f"http://127.0.0.1:{port}/health")
+        status, _ = http_get(f"http://127.0.0.1:{port}/health")
         assert status == 503  # nothing configured: every service says "unconfigured"
     finally:
         process.terminate()
