@@ -216,9 +216,10 @@ def dependency_imports() -> frozenset[str]:
     """Top-level import names of the framework and of every service and flavor SDK."""
     names = set(FRAMEWORK_IMPORTS)
     for service in load_catalogue()["services"].values():
-        names.update(service.get("imports", []))
+        imports = [*service.get("imports", [])]
         for flavor in service.get("flavors", {}).values():
-            names.update(flavor.get("imports", []))
+            imports += flavor.get("imports", [])
+        names.update(name.split(".")[0] for name in imports)
     return frozenset(names)
 
 
@@ -820,6 +821,10 @@ class ContextUpdater(ContextHook):
         flavor = context.get("elasticsearch_flavor") or context["elasticsearch_default_flavor"]
         owner, name = context.get("hf_owner", ""), context.get("space_name", "")
         context["chosen_services"] = chosen
+        # The SDK each chosen service's check imports (the first of its `imports`).
+        context["sdk_modules"] = [
+            (s["flavors"][flavor] if "flavors" in s else s)["imports"][0] for s in chosen
+        ]
         context["chat_service"] = catalogue["services"].get(context.get("chat_provider") or "")
         framework = context.get("framework") or "fastapi"
         context["app_variables"] = [
