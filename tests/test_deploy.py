@@ -644,3 +644,14 @@ def test_a_read_only_token_is_refused_before_any_write(
     assert result.returncode == 1
     assert "read-only" in result.stderr
     assert hub.calls() == [("GET", "/api/whoami-v2")] and hub.created == {}
+
+
+def test_a_hub_error_quoting_a_secret_comes_out_masked(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    """The Hub may echo what it was sent; the deploy masks it like the app's logs do."""
+    leaked = SECRETS["GROQ_API_KEY"]
+    hub.inject("POST", "/api/repos/create", 400, f"refused secret GROQ_API_KEY={leaked}, sorry")
+    result = deploy(python, project, hub)  # fails the test if the value is printed
+    assert result.returncode == 1
+    assert "refused secret GROQ_API_KEY=***, sorry" in result.stderr
