@@ -43,13 +43,23 @@ def test_free_port_is_bindable() -> None:
 # --- a missing engine: skipped outside CI, failed in CI -----------------------
 
 
+def outcome_of_a_missing_engine() -> str:
+    """What unavailable() does, caught here: a skip must not turn this test into a skip."""
+    try:
+        unavailable("no such engine")
+    except pytest.fail.Exception:
+        return "failed"
+    except pytest.skip.Exception as skipped:
+        return f"skipped: {skipped.msg}"
+    return "returned"
+
+
 @pytest.mark.parametrize("value", ["1", "true", "TRUE", "True", "yes", "YES", "on", "On", " true "])
 def test_a_missing_engine_fails_when_ci_is_true(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("CI", value)
-    with pytest.raises(pytest.fail.Exception, match="no such engine"):
-        unavailable("no such engine")
+    assert outcome_of_a_missing_engine() == "failed"
 
 
 @pytest.mark.parametrize("value", [None, "", "0", "false", "FALSE", "no", "off", "n"])
@@ -60,8 +70,7 @@ def test_a_missing_engine_is_skipped_outside_ci(
         monkeypatch.delenv("CI", raising=False)
     else:
         monkeypatch.setenv("CI", value)
-    with pytest.raises(pytest.skip.Exception, match=r"NOT RUN.*no such engine"):
-        unavailable("no such engine")
+    assert outcome_of_a_missing_engine() == "skipped: NOT RUN, needs a real engine: no such engine"
 
 
 @settings(max_examples=200, deadline=None)
@@ -71,8 +80,7 @@ def test_only_the_four_true_words_mean_ci(value: str) -> None:
     before = os.environ.get("CI")
     os.environ["CI"] = value  # hypothesis and monkeypatch do not mix: restored by hand
     try:
-        with pytest.raises(pytest.fail.Exception if in_ci else pytest.skip.Exception):
-            unavailable("no such engine")
+        assert outcome_of_a_missing_engine().split(":")[0] == ("failed" if in_ci else "skipped")
     finally:
         if before is None:
             os.environ.pop("CI")
