@@ -822,9 +822,9 @@ class ContextUpdater(ContextHook):
         owner, name = context.get("hf_owner", ""), context.get("space_name", "")
         context["chosen_services"] = chosen
         # The SDK each chosen service's check imports (the first of its `imports`).
-        context["sdk_modules"] = [
-            (s["flavors"][flavor] if "flavors" in s else s)["imports"][0] for s in chosen
-        ]
+        context["sdk_modules"] = {
+            s["name"]: (s["flavors"][flavor] if "flavors" in s else s)["imports"][0] for s in chosen
+        }
         context["chat_service"] = catalogue["services"].get(context.get("chat_provider") or "")
         framework = context.get("framework") or "fastapi"
         context["app_variables"] = [
@@ -993,8 +993,8 @@ def py_assign(prefix: str, value: Any) -> str:
     """`prefix` + a literal of `value`, laid out as ruff format would lay it out.
 
     Answers are inlined into generated code; a long one must not make `ruff format
-    --check` fail. Flat when the line fits; else a list is exploded one item per
-    line, and a string is wrapped in parentheses when that makes it fit.
+    --check` fail. Flat when the line fits; else a list or dict is exploded one item
+    per line, and a string is wrapped in parentheses when that makes it fit.
     """
     indent = " " * (len(prefix) - len(prefix.lstrip(" ")))
     flat = prefix + py_literal(value)
@@ -1004,6 +1004,9 @@ def py_assign(prefix: str, value: Any) -> str:
     if isinstance(value, list | tuple):
         items = "".join(f"{inner}{py_literal(item)},\n" for item in value)
         return f"{prefix}[\n{items}{indent}]"
+    if isinstance(value, dict):
+        pairs = "".join(f"{inner}{py_literal(k)}: {py_literal(v)},\n" for k, v in value.items())
+        return f"{prefix}{{\n{pairs}{indent}}}"
     if len(inner) + len(py_literal(value)) <= LINE_LENGTH:
         return f"{prefix}(\n{inner}{py_literal(value)}\n{indent})"
     return flat
