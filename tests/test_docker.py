@@ -6,7 +6,7 @@ classic builder (FROM the local python:3.11-slim stand-in, or the real image whe
 present), run, and probed from outside. Images and containers are removed at the end.
 
 Figures (image size, cold start, code-only rebuild) are printed, never asserted:
-scripts/bench-image measures them side by side.
+bench/run measures them side by side (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def figures(request: pytest.FixtureRequest) -> Iterator[dict[str, dict[str, floa
     if not table:
         return
     columns = ("size_mb", "build_s", "cold_start_s", "rebuild_s")
-    lines = ["", "docker image figures (scripts/bench-image measures them side by side):"]
+    lines = ["", "docker image figures (bench/run measures them side by side):"]
     lines.append(f"  {'variant':<14}" + "".join(f"{c:>14}" for c in columns))
     for variant, values in sorted(table.items()):
         cells = "".join(f"{values[c]:>14.1f}" if c in values else f"{'-':>14}" for c in columns)

@@ -9,7 +9,8 @@ from support import ROOT, run
 # Extensionless Python scripts, which ruff does not find on its own.
 SCRIPTS = [
     path
-    for path in sorted((ROOT / "scripts").iterdir())
+    for folder in ("scripts", "bench")
+    for path in sorted((ROOT / folder).iterdir())
     if path.is_file() and path.read_text(encoding="utf-8").startswith("#!/usr/bin/env python")
 ]
 
@@ -28,11 +29,10 @@ def test_ruff_format_is_clean() -> None:
 
 
 def test_scripts_are_found() -> None:
-    assert {path.name for path in SCRIPTS} >= {
-        "bench-image",
-        "bench-render",
-        "new-space",
-        "mutation-check",
+    assert {path.relative_to(ROOT).as_posix() for path in SCRIPTS} >= {
+        "bench/run",
+        "scripts/new-space",
+        "scripts/mutation-check",
     }
 
 
