@@ -499,18 +499,19 @@ def test_package_name_shadowing_the_standard_library_is_refused(name: str) -> No
 
 
 def _catalogue_imports() -> list[str]:
+    """The top-level package of each SDK module the catalogue names (google.genai -> google)."""
     names = []
     for service in CATALOGUE["services"].values():
         names += service.get("imports", [])
         for flavor in service.get("flavors", {}).values():
             names += flavor.get("imports", [])
-    return names
+    return sorted({name.split(".")[0] for name in names})
 
 
 def test_every_service_and_flavor_declares_its_import_names() -> None:
     for name, service in CATALOGUE["services"].items():
         for flavor in service.get("flavors", {}).values() or [service]:
-            assert flavor.get("imports"), f"{name}: add `imports:` (top-level import names)"
+            assert flavor.get("imports"), f"{name}: add `imports:` (the SDK's import names)"
 
 
 @pytest.mark.parametrize(
