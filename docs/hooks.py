@@ -24,7 +24,6 @@ from types import ModuleType
 from typing import Any
 
 import jinja2
-import yaml
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,12 +161,8 @@ def _render(env: jinja2.Environment, text: str, answers: dict[str, Any]) -> str:
 
 
 def _questions() -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
-    return {
-        name: spec
-        for name, spec in data.items()
-        if not name.startswith("_") and isinstance(spec, dict) and spec.get("when") is not False
-    }
+    """The questions copier may ask (not the hidden answer check)."""
+    return {n: s for n, s in context.load_questions().items() if s.get("when") is not False}
 
 
 def _default_answers(env: jinja2.Environment, questions: dict[str, dict[str, Any]]) -> dict:

@@ -105,12 +105,8 @@ def load_hooks() -> Any:
 
 
 def copier_questions() -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
-    return {
-        name: spec
-        for name, spec in data.items()
-        if not name.startswith("_") and isinstance(spec, dict) and spec.get("when") is not False
-    }
+    """The questions copier may ask (not the hidden answer check)."""
+    return {n: s for n, s in extension.load_questions().items() if s.get("when") is not False}
 
 
 # --- the build ---------------------------------------------------------------------------------
