@@ -61,6 +61,7 @@ SAMPLE_BAD_ANSWERS: dict[str, list[str]] = {
     ],
     "cors_origin_regex": ["https://(myapp"],
     "api_prefix": ["api/"],
+    "space_dir": ["../backend", "backend/"],
 }
 
 # What the catalogue's one-line fields cannot say: how each provider's values trip people up.
@@ -412,9 +413,10 @@ def services_index(catalogue: dict) -> str:
         "# Services",
         "",
         "Generated from `extensions/services.yml` at build time. Each service is one catalogue",
-        "entry and one module in `template/{{package_name}}/services/`; choose them with the",
-        "[`services`](../questions.md#services) question. Secrets are never asked by copier: they",
-        "go in `.env` locally and in the Space's settings (the generated `SECRETS.md` lists them).",
+        "entry and one module in `template/{{ space_root }}/{{package_name}}/services/`; choose",
+        "them with the [`services`](../questions.md#services) question. Secrets are never asked by",
+        "copier: they go in `.env` locally and in the Space's settings (the generated `SECRETS.md`",
+        "lists them).",
         "",
         "| Service | What | Readiness check |",
         "|---------|------|-----------------|",

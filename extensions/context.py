@@ -209,6 +209,8 @@ FRAMEWORK_IMPORTS = frozenset(
     }
 )
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "template"
+# The Space's files: at the repo root, or in the `space_dir` folder of a monorepo.
+SPACE_TEMPLATE_DIR = TEMPLATE_DIR / "{{ space_root }}"
 
 
 @cache
@@ -225,14 +227,14 @@ def dependency_imports() -> frozenset[str]:
 
 @cache
 def repo_top_level_names() -> frozenset[str]:
-    """Names at the root of a generated repo, from template/ (`x.jinja` gives `x`).
+    """Names at the root of a generated Space, from its template folder (`x.jinja` gives `x`).
 
     Lowercased: on a case-insensitive file system a package `dockerfile/` collides too.
     A name that is all Jinja (`{{package_name}}`) is the package itself and skipped;
     a conditional name (`{% if x %}name{% endif %}`) counts as `name`.
     """
     names = set()
-    for path in TEMPLATE_DIR.iterdir():
+    for path in SPACE_TEMPLATE_DIR.iterdir():
         name = re.sub(r"\{%.*?%\}", "", path.name).removesuffix(".jinja")
         if name and "{{" not in name:
             names.add(name.lower())
@@ -612,6 +614,24 @@ def api_prefix_problem(value: str) -> str:
     return ""
 
 
+SPACE_DIR_SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9._-]*"
+
+
+def space_dir_problem(value: str) -> str:
+    """'' (the repo root is the Space) or a relative folder: no dot segments, nothing hidden."""
+    if not value:
+        return ""
+    hint = "a folder of this repository such as backend or apps/api, or empty for the root"
+    if not re.fullmatch(rf"{SPACE_DIR_SEGMENT}(/{SPACE_DIR_SEGMENT})*", value):
+        return (
+            f"{value!r} is not a relative folder of letters, digits, '.', '_' and '-' (no leading"
+            f" '.', '/' between folders, none at either end); use {hint}"
+        )
+    if len(value) > 100:
+        return f"{value!r} is longer than 100 characters; use {hint}"
+    return ""
+
+
 ANSWER_CHECKS: dict[str, Callable[[str], str]] = {
     "project_name": project_name_problem,
     "hf_owner": owner_problem,
@@ -622,6 +642,7 @@ ANSWER_CHECKS: dict[str, Callable[[str], str]] = {
     "frontend_origins": origins_problem,
     "cors_origin_regex": cors_origin_regex_problem,
     "api_prefix": api_prefix_problem,
+    "space_dir": space_dir_problem,
 }
 
 # --- every answer given up front, checked against copier.yml itself
@@ -859,6 +880,12 @@ class ContextUpdater(ContextHook):
         context["space_url"] = f"https://{space_subdomain(owner, name)}.hf.space"
         context["space_repo_url"] = f"https://huggingface.co/spaces/{owner}/{name}"
         context["origins_list"] = split_origins(context.get("frontend_origins", ""))
+        # A monorepo's Space folder: its files go there, its workflows to the root's
+        # .github/workflows/ under the folder's name, beside the repo's own.
+        space_dir = context.get("space_dir") or ""
+        context["space_root"] = space_dir or "."
+        context["space_prefix"] = f"{space_dir}/" if space_dir else ""
+        context["workflow_prefix"] = f"{space_dir.replace('/', '-')}-" if space_dir else ""
 
 
 class SpaceFilters(Extension):

@@ -21,7 +21,8 @@ from pathlib import Path
 import yaml
 
 CATALOGUE = Path(__file__).with_name("services.yml")
-NEW_SETTINGS = Path(__file__).parents[1] / "template" / "{{package_name}}" / "settings.py"
+SPACE_TEMPLATE = Path(__file__).parents[1] / "template" / "{{ space_root }}"
+NEW_SETTINGS = SPACE_TEMPLATE / "{{package_name}}" / "settings.py"
 OLD_FORM_MARKER = "ENV_VARS"  # the 0.1.x module defined the variable table itself
 
 

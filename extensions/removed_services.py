@@ -16,8 +16,10 @@ import sys
 from pathlib import Path
 
 SERVICE_SOURCE = (
-    "template/{{{{package_name}}}}/services/{{% if '{name}' in services %}}{name}.py{{% endif %}}"
+    "{{{{package_name}}}}/services/{{% if '{name}' in services %}}{name}.py{{% endif %}}"
 )
+# The Space's folder in the template at a commit: template/ itself up to 0.1.x.
+SPACE_FOLDERS = ("template/{{ space_root }}", "template")
 
 
 def git(*args: str, cwd: Path | str = ".") -> str | None:
@@ -28,9 +30,12 @@ def git(*args: str, cwd: Path | str = ".") -> str | None:
 def template_source(src: str, commit: str, name: str) -> str | None:
     """The module as the template shipped it at `commit` (service modules hold no Jinja)."""
     path = SERVICE_SOURCE.format(name=name)
-    return git("show", f"{commit}:{path}", cwd=src) or git(
-        "show", f"{commit}:{path}.jinja", cwd=src
-    )
+    for folder in SPACE_FOLDERS:
+        for suffix in ("", ".jinja"):
+            source = git("show", f"{commit}:{folder}/{path}{suffix}", cwd=src)
+            if source is not None:
+                return source
+    return None
 
 
 def removed_modules(package: str) -> list[Path]:

@@ -15,6 +15,8 @@ from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# The Space\'s files inside template/ (the folder `space_dir` names, "." by default).
+SPACE_TEMPLATE = ROOT / "template" / "{{ space_root }}"
 FRAMEWORKS = ("fastapi", "flask")
 
 

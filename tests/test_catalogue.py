@@ -9,7 +9,7 @@ from typing import Any
 import expected
 import pytest
 import yaml
-from support import CATALOGUE, ROOT, SERVICES
+from support import CATALOGUE, ROOT, SERVICES, SPACE_TEMPLATE
 
 KINDS = {
     "url",
@@ -23,7 +23,7 @@ KINDS = {
     "regex",
     "service_names",
 }
-SERVICE_MODULES = ROOT / "template" / "{{package_name}}" / "services"
+SERVICE_MODULES = SPACE_TEMPLATE / "{{package_name}}" / "services"
 
 
 FEATURES = CATALOGUE.get("features", {})

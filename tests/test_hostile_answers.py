@@ -26,9 +26,9 @@ from copier import run_copy
 from copier.errors import UserMessageError
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import CATALOGUE, ROOT, copier_cli, extension
+from support import CATALOGUE, ROOT, SPACE_TEMPLATE, copier_cli, extension
 
-TEMPLATE = ROOT / "template"
+TEMPLATE = SPACE_TEMPLATE
 README_TEMPLATE = (TEMPLATE / "README.md.jinja").read_text(encoding="utf-8")
 # The frontmatter, and the heading paragraph up to the first list of the README.
 FRONTMATTER_TEMPLATE = README_TEMPLATE.split("---\n")[1]

@@ -40,14 +40,16 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mono = tmp_path_factory.mktemp("sync") / "mono"
     (mono / "frontend").mkdir(parents=True)
     (mono / "frontend" / "package.json").write_text('{"name": "frontend"}\n')
-    return render(
-        mono / "backend", services=SERVICES, hf_owner=OWNER, space_name=NAME, github_sync=True
-    )
+    render(
+        mono, services=SERVICES, hf_owner=OWNER, space_name=NAME, github_sync=True,
+        space_dir="backend",
+    )  # fmt: skip
+    return mono / "backend"
 
 
 @pytest.fixture(scope="module")
 def path(project: Path) -> Path:
-    return project / ".github" / "workflows" / "sync-to-hub.yml"
+    return project.parent / ".github" / "workflows" / "backend-sync-to-hub.yml"
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +82,14 @@ def test_zizmor_and_githubs_schema_find_nothing(path: Path) -> None:
 def test_the_deploy_job_runs_the_deploy_command_and_never_pushes(
     workflow: dict[str, Any],
 ) -> None:
-    assert workflow["on"]["push"] == {"branches": ["main"], "paths": ["**"]}
+    assert workflow["on"]["push"] == {
+        "branches": ["main"],
+        "paths": ["backend/**", ".github/workflows/backend-sync-to-hub.yml"],
+    }
     assert "pull_request" in workflow["on"] and "workflow_dispatch" in workflow["on"]
     assert workflow["permissions"] == {"contents": "read"}
     assert workflow["concurrency"]["cancel-in-progress"] is False
-    assert workflow["env"] == {"SPACE_DIR": "${{ vars.SPACE_DIR || '.' }}"}
+    assert "env" not in workflow
     steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
     for step in steps:
         assert not re.search(r"\bgit\s+push\b", step.get("run", "")), step
@@ -97,7 +102,7 @@ def test_the_deploy_job_runs_the_deploy_command_and_never_pushes(
     assert job["needs"] == "file-sizes"
     assert job["if"] == "github.event_name != 'pull_request' && github.ref == 'refs/heads/main'"
     assert "permissions" not in job  # the workflow's contents: read; OIDC adds id-token: write
-    assert job["defaults"]["run"]["working-directory"] == "${{ env.SPACE_DIR }}"
+    assert job["defaults"]["run"]["working-directory"] == "backend"
     assert job["steps"][0]["with"]["lfs"] is True
     assert step_named(job, "Install")["run"] == "python -m pip install -r requirements-dev.txt"
     deploy = step_named(job, "Deploy")
@@ -145,8 +150,10 @@ def test_the_env_file_guard_refuses_tracked_env_files(tmp_path: Path, env_guard:
 def run_deploy_step(
     workflow: dict[str, Any], project: Path, python: Path, hub: HubStandIn
 ) -> subprocess.CompletedProcess[str]:
-    """The Deploy step's shell, as GitHub runs it in working-directory SPACE_DIR (backend/)."""
-    step = step_named(workflow["jobs"]["deploy"], "Deploy")
+    """The Deploy step's shell, as GitHub runs it in its working-directory, backend/."""
+    job = workflow["jobs"]["deploy"]
+    step = step_named(job, "Deploy")
+    here = project.parent / job["defaults"]["run"]["working-directory"]  # the checkout's folder
     home = project.parent.parent / "home"
     env = {
         "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",  # `python`: the project's
@@ -159,7 +166,7 @@ def run_deploy_step(
     }
     result = subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-        cwd=project, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=here, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     output = result.stdout + result.stderr
     assert "Traceback" not in output and hub.token not in output, output

@@ -29,21 +29,23 @@ MIGRATION = """_migrations:
 """
 # Release 0.1.0, before settings.py became the user's; a clone of main has its history.
 RELEASE_0_1_0 = "ed11438e8b6682770aa80006dbcd7a1495b25b09"
+SPACE = "template/{{ space_root }}"  # the Space's files in the template repo
+PACKAGE = SPACE + "/{{package_name}}"
 # Lines of the user-owned files that release 0.2.0 changes; the test user edits the same lines.
 USER_FILE_CHANGES = {
-    "template/{{package_name}}/{% if framework == 'fastapi' %}api.py{% endif %}.jinja": (
+    PACKAGE + "/{% if framework == 'fastapi' %}api.py{% endif %}.jinja": (
         'return {"message": f"Hello, {name}!"}',
         'return {"message": f"Hi, {name}!"}',
     ),
-    "template/{{package_name}}/{% if framework == 'flask' %}api.py{% endif %}.jinja": (
+    PACKAGE + "/{% if framework == 'flask' %}api.py{% endif %}.jinja": (
         "jsonify(message=f\"Hello, {request.args.get('name', 'world')}!\")",
         "jsonify(message=f\"Hi, {request.args.get('name', 'world')}!\")",
     ),
-    "template/{{package_name}}/settings.py": (
+    PACKAGE + "/settings.py": (
         '    """Every variable the app reads. Examples:',
         '    """Every variable the app reads, yours and the template\'s. Examples:',
     ),
-    "template/{{package_name}}/hooks.py.jinja": (
+    PACKAGE + "/hooks.py.jinja": (
         "Make hooks idempotent: every worker runs them.",
         "Make hooks idempotent: each worker runs them.",
     ),
@@ -65,13 +67,13 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "release 0.1.0")
     git(repo, "tag", "0.1.0")
-    edit(repo / "template/{{package_name}}/healthcheck.py", "timeout=3", "timeout=2")
-    edit(repo / "template/.dockerignore", ".ruff_cache\n", ".ruff_cache\n*.log\n")
+    edit(repo / PACKAGE / "healthcheck.py", "timeout=3", "timeout=2")
+    edit(repo / SPACE / ".dockerignore", ".ruff_cache\n", ".ruff_cache\n*.log\n")
     edit(repo / "copier.yml", "\npinned:\n", "\npin_space:\n")
     edit(repo / "copier.yml", "_migrations:\n", MIGRATION)
     for path, (old, new) in USER_FILE_CHANGES.items():
         edit(repo / path, old, new)
-    edit(repo / "template/README.md.jinja", "{{ pinned | lower }}", "{{ pin_space | lower }}")
+    edit(repo / SPACE / "README.md.jinja", "{{ pinned | lower }}", "{{ pin_space | lower }}")
     git(repo, "commit", "-qam", "release 0.2.0: shorter probe timeout, pinned -> pin_space")
     git(repo, "tag", "0.2.0")
     return repo
@@ -267,6 +269,46 @@ def test_removing_a_service_the_user_changed_or_imports_says_so(
     assert not (project / "app" / "services" / "groq.py").exists()
     line = api.read_text().splitlines().index("from .services import groq  # noqa: E402") + 1
     assert f"app/api.py:{line} imports the groq service module" in message
+
+
+def test_a_monorepo_space_updates_from_the_repository_root(releases: Path, tmp_path: Path) -> None:
+    """space_dir=backend: the Space in backend/, beside a frontend; copier update from the root."""
+    mono = tmp_path / "mono"
+    frontend = {"frontend/package.json": '{"name": "web"}\n', "README.md": "# Our monorepo\n"}
+    for name, text in frontend.items():
+        (mono / name).parent.mkdir(parents=True, exist_ok=True)
+        (mono / name).write_text(text)
+    ci = mono / ".github" / "workflows" / "ci.yml"  # the frontend's own workflow
+    ci.parent.mkdir(parents=True)
+    ci.write_text("name: web\n")
+    render_committed(releases, "0.1.0", mono, "space_dir=backend", "services=[redis]")
+    backend = mono / "backend"
+    redis_module = backend / "app" / "services" / "redis.py"
+    edit(redis_module, "socket_timeout=10", "socket_timeout=30")
+    edit(backend / "app" / "api.py", "Hello, ", "Howdy, ")
+    git(mono, "commit", "-qam", "our changes")
+    theirs = {path: path.read_bytes() for path in (redis_module, backend / "app" / "api.py")}
+
+    result = update(mono, "--data", "services=[]")
+
+    assert result.returncode == 0, result.stderr
+    assert conflict_leftovers(mono) == []
+    # The fix landed in the Space's folder, and nothing of the Space outside it.
+    assert "timeout=2" in (backend / "app" / "healthcheck.py").read_text()
+    assert "*.log" in (backend / ".dockerignore").read_text().splitlines()
+    assert not (mono / "app").exists() and not (mono / "Dockerfile").exists()
+    for name, text in frontend.items():
+        assert (mono / name).read_text() == text
+    assert ci.read_text() == "name: web\n"
+    workflows = sorted(p.name for p in ci.parent.iterdir())
+    assert workflows == ["backend-ci.yml", "backend-sync-to-hub.yml", "ci.yml"]
+    # The user's files and their edited module of the removed service stay, named by path.
+    for path, content in theirs.items():
+        assert path.read_bytes() == content, path
+    message = " ".join(result.stderr.split())
+    assert "backend/app/services/redis.py: the update removed the redis service" in message
+    recorded = answers(mono)
+    assert (recorded["_commit"], recorded["space_dir"]) == ("0.2.0", "backend")
 
 
 OLD_SETTINGS_EDIT = """    database_url: SecretPostgresqlUrl = None
