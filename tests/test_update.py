@@ -311,6 +311,19 @@ def test_a_monorepo_space_updates_from_the_repository_root(releases: Path, tmp_p
     assert (recorded["_commit"], recorded["space_dir"]) == ("0.2.0", "backend")
 
 
+def test_adding_an_llm_service_keeps_the_chat_provider(releases: Path, tmp_path: Path) -> None:
+    project = render_committed(
+        releases, "0.1.0", tmp_path / "space", "services=[cohere]", "chat=true"
+    )
+    assert answers(project)["chat_provider"] == "cohere"
+
+    result = update(project, "--data", "services=[cohere, groq]")
+
+    assert result.returncode == 0, result.stderr
+    assert answers(project)["chat_provider"] == "cohere"  # groq comes first in the catalogue
+    assert "from .chat.cohere import ChatClient" in (project / "app" / "chat_routes.py").read_text()
+
+
 OLD_SETTINGS_EDIT = """    database_url: SecretPostgresqlUrl = None
     # Our own: the collection the search route reads, and the key that signs our tokens.
     collection_name: str = "documents"
