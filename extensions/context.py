@@ -707,9 +707,18 @@ def check_answers(data: dict[str, Any], user_defaults: dict[str, Any] | None = N
         if name in answers and (problem := answer_problem(name, answers[name], answers))
     ]
     services = answers.get("services") or []
+    if isinstance(services, str):  # as --data gives it: YAML text
+        with suppress(yaml.YAMLError):
+            services = yaml.safe_load(services) or []
     if isinstance(services, list):  # a bare string is refused above
-        problems += chat_problems(answers, [str(s) for s in services])
-        problems += retrieval_problems(answers, [str(s) for s in services])
+        chosen = [str(s) for s in services]
+        # One line per question: a choice refused above is not explained twice.
+        refused = {problem.split(":")[0] for problem in problems}
+        problems += [
+            problem
+            for problem in chat_problems(answers, chosen) + retrieval_problems(answers, chosen)
+            if problem.split(":")[0] not in refused
+        ]
     if problems:
         raise UserMessageError("\n".join(problems))
     return ""

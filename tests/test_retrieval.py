@@ -31,7 +31,7 @@ from standins import (
     StandinServer,
     fake_embedding,
 )
-from support import FRAMEWORKS, SERVICES, extension, http_get, render
+from support import FRAMEWORKS, ROOT, SERVICES, copier_cli, extension, http_get, render
 from test_chat import KEYS, ChatApp, Event
 
 pytestmark = pytest.mark.slow
@@ -388,3 +388,16 @@ def test_a_render_without_retrieval_has_none_of_it(framework: str, tmp_path) -> 
     assert not (project / "app" / "retrieval").exists()
     assert "retrieval" not in (project / "app" / "chat_routes.py").read_text().lower()
     assert "RETRIEVAL_TOP_K" not in (project / ".env.example").read_text()
+
+
+def test_the_command_line_refuses_retrieval_without_a_store_it_can_search(tmp_path) -> None:
+    """Services arrive as YAML text with --data: the combination is still checked."""
+    destination = tmp_path / "space"
+    result = copier_cli(
+        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
+        "--data", "services=[elasticsearch, openai]", "--data", "elasticsearch_flavor=opensearch",
+        "--data", "chat=true", "--data", "retrieval=true", str(ROOT), str(destination),
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "retrieval: it needs qdrant" in result.stderr
+    assert "Traceback" not in result.stderr and not destination.exists()
