@@ -139,6 +139,7 @@ def app(
     environment = {
         "RETRIEVAL_TOP_K": str(TOP_K),
         "HEALTH_CACHE_SECONDS": "0.01",
+        "HEALTH_CHECK_TIMEOUT": "15",  # the first probe imports every SDK on a busy machine
         "QDRANT_URL": standins["qdrant"].url,
         "QDRANT_API_KEY": QDRANT_KEY,
         "QDRANT_COLLECTION": COLLECTION,
