@@ -879,8 +879,7 @@ def retrieval_forms(answers: dict[str, Any]) -> list[dict[str, Any]]:
     titles = [f["title"] for f in services[store].get("forms", [])] or [""]
     return [
         {
-            "title": f"{services[store]['title']}{f' ({title})' if title else ''} and "
-            + ", ".join(extra),
+            "title": services[store]["title"] + (f", {title}" if title else ""),
             "variables": [*names, *extra],
         }
         for title, names in zip(titles, required_sets(services[store]), strict=True)
