@@ -237,6 +237,7 @@ def test_elasticsearch_hits_are_reranked_before_the_prompt(
         ("store", "error", "unavailable"),
         ("store", "unauthorized", "auth"),
         ("embedder", "rate_limited", "rate_limit"),
+        ("embedder", "unauthorized", "auth"),  # Gemini's bad key is a 400
     ],
 )
 @pytest.mark.parametrize("app", list(APPS), indirect=True)
