@@ -478,11 +478,21 @@ def _feature_variables(catalogue: dict) -> str:
         ]
         lines += [
             f"| `{v['name']}` | {_setting(v)} | {_code(v['default']) if 'default' in v else ''} "
-            f"| {_prose(context.expected_format(v))} | {_prose(v['help'])} |"
+            f"| {_prose(context.expected_format(v))} | {_prose(v['help'])}{_when_note(v)} |"
             for v in feature["variables"]
         ]
         lines.append("")
     return "\n".join(lines)
+
+
+def _when_note(variable: dict) -> str:
+    """E.g. " (only with retrieval_store: qdrant)" for a variable that needs more answers."""
+    when = variable.get("when") or {}
+    answers = ", ".join(
+        f"{question}: {str(value).lower() if isinstance(value, bool) else value}"
+        for question, value in when.items()
+    )
+    return f" (only with {_prose(answers)})" if when else ""
 
 
 def _frameworks_note(variable: dict) -> str:

@@ -670,7 +670,10 @@ def choice_values(spec: dict[str, Any], answers: dict[str, Any]) -> list[str]:
         if isinstance(services, str):
             with suppress(yaml.YAMLError):
                 services = yaml.safe_load(services)
-        context = choice_context(services if isinstance(services, list) else [])
+        flavor = answers.get("elasticsearch_flavor")
+        context = choice_context(
+            services if isinstance(services, list) else [], str(flavor) if flavor else None
+        )
         rendered = jinja2.Environment().from_string(choices).render(context)
         choices = yaml.safe_load(rendered)
     if isinstance(choices, dict):
@@ -725,8 +728,18 @@ def check_answers(data: dict[str, Any], user_defaults: dict[str, Any] | None = N
         if name in answers and (problem := answer_problem(name, answers[name], answers))
     ]
     services = answers.get("services") or []
+    if isinstance(services, str):  # as --data gives it: YAML text
+        with suppress(yaml.YAMLError):
+            services = yaml.safe_load(services) or []
     if isinstance(services, list):  # a bare string is refused above
-        problems += chat_problems(answers, [str(s) for s in services])
+        chosen = [str(s) for s in services]
+        # One line per question: a choice refused above is not explained twice.
+        refused = {problem.split(":")[0] for problem in problems}
+        problems += [
+            problem
+            for problem in chat_problems(answers, chosen) + retrieval_problems(answers, chosen)
+            if problem.split(":")[0] not in refused
+        ]
     if problems:
         raise UserMessageError("\n".join(problems))
     return ""
@@ -745,6 +758,36 @@ def chat_problems(data: dict[str, Any], services: list[str]) -> list[str]:
         chosen = ", ".join(llms) or f"none is chosen; add {names} to services"
         problems.append(
             f"chat_provider: {provider!r} is not a chosen LLM service; choose from {chosen}"
+        )
+    return problems
+
+
+def _yes(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in ("true", "yes", "y", "t", "on", "1")
+
+
+def retrieval_problems(data: dict[str, Any], services: list[str]) -> list[str]:
+    """Retrieval needs the chat route and a store it can search; rerank needs Cohere and
+    Elasticsearch."""
+    if not _yes(data.get("retrieval")):
+        return []
+    problems = []
+    if not _yes(data.get("chat")):
+        problems.append("retrieval: it adds passages to the chat route; answer chat=true too")
+    flavor = data.get("elasticsearch_flavor")
+    stores = retrieval_stores(services, str(flavor) if flavor else None)
+    if not stores:
+        embedders = " or ".join(embedding_service_names())
+        problems.append(
+            "retrieval: it needs qdrant with an embedding service "
+            f"({embedders}) or elasticsearch (not the opensearch flavor) in services"
+        )
+        return problems
+    store = str(data.get("retrieval_store") or stores[0])
+    if _yes(data.get("rerank")) and (store != "elasticsearch" or "cohere" not in services):
+        problems.append(
+            "rerank: Cohere reranks Elasticsearch hits; choose retrieval_store=elasticsearch "
+            "and add cohere to services, or answer rerank=false"
         )
     return problems
 
@@ -784,23 +827,83 @@ def llm_service_names() -> list[str]:
     return [name for name, s in load_catalogue()["services"].items() if s.get("chat_model")]
 
 
+def embedding_service_names() -> list[str]:
+    """The services that can embed a question: those naming a default embedding model."""
+    return [name for name, s in load_catalogue()["services"].items() if s.get("embedding_model")]
+
+
+# Stores retrieval can search. OpenSearch is left out: its async client needs aiohttp, and
+# its query API differs; an `elasticsearch_flavor: opensearch` Space has no retrieval yet.
+RETRIEVAL_STORES = ("qdrant", "elasticsearch")
+
+
+def retrieval_stores(services: list[str], flavor: str | None) -> list[str]:
+    """The chosen services retrieval can search: Qdrant when a chosen service can embed the
+    question, Elasticsearch unless it is the OpenSearch flavor."""
+    embedders = [name for name in embedding_service_names() if name in services]
+    stores = []
+    if "qdrant" in services and embedders:
+        stores.append("qdrant")
+    if "elasticsearch" in services and flavor != "opensearch":
+        stores.append("elasticsearch")
+    return stores
+
+
+def _when_holds(when: dict[str, Any], answers: dict[str, Any]) -> bool:
+    return all(answers.get(question) == value for question, value in when.items())
+
+
 def chosen_features(answers: dict[str, Any]) -> list[dict[str, Any]]:
-    """The optional parts of the app the answers turn on, e.g. `auth: jwt` -> the jwt feature."""
+    """The optional parts of the app the answers turn on, e.g. `auth: jwt` -> the jwt feature.
+
+    A feature keeps the variables whose own `when` holds too, and a `provider_default`
+    variable gets the chosen provider's value as its default."""
     features = load_catalogue().get("features", {}).values()
-    chosen = [f for f in features if all(answers.get(q) == v for q, v in f["when"].items())]
-    provider = load_catalogue()["services"].get(str(answers.get("chat_provider") or ""), {})
-    model = provider.get("chat_model")
+    chosen = [f for f in features if _when_holds(f["when"], answers)]
+    services = load_catalogue()["services"]
+    providers = {
+        "chat_model": services.get(str(answers.get("chat_provider") or ""), {}),
+        "embedding_model": services.get(str(answers.get("embedding_provider") or ""), {}),
+        "embedding_dimensions": services.get(str(answers.get("embedding_provider") or ""), {}),
+    }
+
+    def with_default(variable: dict[str, Any]) -> dict[str, Any]:
+        key = variable.get("provider_default")
+        value = providers[key].get(key) if key else None
+        return {**variable, "default": value, "example": str(value)} if value else variable
+
+    picked = []
+    for feature in chosen:
+        variables = [
+            with_default(v) for v in feature["variables"] if _when_holds(v.get("when", {}), answers)
+        ]
+        extra = {"forms": retrieval_forms(answers)} if feature["name"] == "retrieval" else {}
+        picked.append({**feature, "variables": variables, **extra})
+    return picked
+
+
+def retrieval_forms(answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """What configures retrieval: its store (any one of the store's own forms), and for Qdrant
+    QDRANT_COLLECTION and the embedding provider's key, for Elasticsearch ELASTICSEARCH_INDEX
+    and, with rerank, Cohere's key."""
+    services = load_catalogue()["services"]
+    store = str(answers.get("retrieval_store") or "")
+    if store not in services:
+        return []
+    if store == "qdrant":
+        embedder = services.get(str(answers.get("embedding_provider") or ""))
+        extra = ["QDRANT_COLLECTION", *(required_sets(embedder)[0] if embedder else [])]
+    else:
+        extra = ["ELASTICSEARCH_INDEX"]
+        if answers.get("rerank") is True:
+            extra += required_sets(services["cohere"])[0]
+    titles = [f["title"] for f in services[store].get("forms", [])] or [""]
     return [
         {
-            **f,
-            "variables": [
-                {**v, "default": model, "example": model}
-                if v.get("provider_default") and model
-                else v
-                for v in f["variables"]
-            ],
+            "title": services[store]["title"] + (f", {title}" if title else ""),
+            "variables": [*names, *extra],
         }
-        for f in chosen
+        for title, names in zip(titles, required_sets(services[store]), strict=True)
     ]
 
 
@@ -816,11 +919,13 @@ def required_sets(service: dict[str, Any]) -> list[list[str]]:
     return [[v["name"] for v in service["variables"] if v.get("required")]]
 
 
-def choice_context(chosen: list[str] | None = None) -> dict[str, Any]:
+def choice_context(chosen: list[str] | None = None, flavor: str | None = None) -> dict[str, Any]:
     """The catalogue-derived choices copier.yml renders: services, the flavor, and the chat
-    providers among the `chosen` services."""
+    providers, retrieval stores and embedding providers among the `chosen` services."""
     services = load_catalogue()["services"]
     llms = [name for name in llm_service_names() if name in (chosen or [])]
+    embedders = [name for name in embedding_service_names() if name in (chosen or [])]
+    stores = retrieval_stores(chosen or [], flavor)
     return {
         "service_choices": {f"{s['title']}: {s['summary']}": s["name"] for s in services.values()},
         "elasticsearch_default_flavor": services["elasticsearch"]["default_flavor"],
@@ -829,7 +934,19 @@ def choice_context(chosen: list[str] | None = None) -> dict[str, Any]:
         },
         "llm_services": llms,
         "chat_provider_choices": {services[name]["title"]: name for name in llms},
+        "retrieval_stores": stores,
+        "retrieval_store_choices": {
+            f"{services[name]['title']}: {RETRIEVAL_SEARCH[name]}": name for name in stores
+        },
+        "embedding_services": embedders,
+        "embedding_provider_choices": {services[name]["title"]: name for name in embedders},
     }
+
+
+RETRIEVAL_SEARCH = {
+    "qdrant": "vector search on the question's embedding",
+    "elasticsearch": "keyword (match) search, optionally reranked by Cohere",
+}
 
 
 class ContextUpdater(ContextHook):
@@ -838,8 +955,9 @@ class ContextUpdater(ContextHook):
     def hook(self, context: dict[str, Any]) -> None:
         catalogue = load_catalogue()
         chosen = chosen_services(context.get("services"))
-        context.update(choice_context(context.get("services")))
-        flavor = context.get("elasticsearch_flavor") or context["elasticsearch_default_flavor"]
+        default_flavor = catalogue["services"]["elasticsearch"]["default_flavor"]
+        flavor = context.get("elasticsearch_flavor") or default_flavor
+        context.update(choice_context(context.get("services"), flavor))
         owner, name = context.get("hf_owner", ""), context.get("space_name", "")
         context["chosen_services"] = chosen
         # The SDK each chosen service's check imports (the first of its `imports`).
@@ -925,6 +1043,7 @@ def expected_format(variable: dict[str, Any]) -> str:
         "host": "a host name only, without scheme, port or path",
         "port": "a port number from 1 to 65535",
         "count": "a whole number from 1 to 64",
+        "dimensions": "a whole number from 1 to 65536",
         "service_names": "comma-separated names of this Space's services",
         "float": "a positive number of seconds",
         "bool": "true or false",

@@ -149,6 +149,22 @@ FEATURES: dict[str, dict[str, Any]] = {
         "variables": {"CHAT_MODEL": PUBLIC_OPTIONAL, "CHAT_TIMEOUT": PUBLIC_OPTIONAL},
         "requirements": set(),
     },
+    # retrieval: how many passages, where their text is, the embedding model and its size
+    # (Qdrant), the index (Elasticsearch, which retrieval cannot do without) and Cohere's
+    # rerank. All public: the store's and the providers' keys belong to their services.
+    "retrieval": {
+        "variables": {
+            "RETRIEVAL_TOP_K": PUBLIC_OPTIONAL,
+            "RETRIEVAL_TEXT_FIELD": PUBLIC_OPTIONAL,
+            "EMBEDDING_MODEL": PUBLIC_OPTIONAL,
+            "EMBEDDING_DIMENSIONS": PUBLIC_OPTIONAL,
+            "QDRANT_VECTOR_NAME": PUBLIC_OPTIONAL,
+            "ELASTICSEARCH_INDEX": {"secret": False, "required": True},
+            "RERANK_MODEL": PUBLIC_OPTIONAL,
+            "RERANK_CANDIDATES": PUBLIC_OPTIONAL,
+        },
+        "requirements": set(),
+    },
 }
 
 

@@ -16,6 +16,7 @@ KINDS = {
     "host",
     "port",
     "count",
+    "dimensions",
     "float",
     "bool",
     "text",

@@ -68,6 +68,7 @@ class ChatApp:
     log_path: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. test_retrieval's stores
 
     def start(self, python: Path, standins: dict[str, StandinServer]) -> None:
         environment = {
@@ -86,6 +87,7 @@ class ChatApp:
             "GEMINI_BASE_URL": standins["gemini"].url,
             "COHERE_API_KEY": KEYS["cohere"],
             "COHERE_BASE_URL": standins["cohere"].url,
+            **self.extra_env,
         }
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(

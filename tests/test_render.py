@@ -51,6 +51,20 @@ VARIANTS = (
         for framework, llm in (("fastapi", "gemini"), ("flask", "cohere"))
     ]
     + [
+        # Retrieval variants test_retrieval.py does not run: Gemini embeddings on FastAPI,
+        # Elasticsearch without rerank on Flask.
+        pytest.param(
+            {"framework": "fastapi", "services": ["qdrant", "gemini"], "chat": True}
+            | {"retrieval": True, "retrieval_store": "qdrant", "embedding_provider": "gemini"},
+            id="fastapi-retrieval-qdrant-gemini",
+        ),
+        pytest.param(
+            {"framework": "flask", "services": ["elasticsearch", "groq"], "chat": True}
+            | {"retrieval": True, "retrieval_store": "elasticsearch"},
+            id="flask-retrieval-elasticsearch",
+        ),
+    ]
+    + [
         # Answers inlined into code, at their longest, must still give ruff-clean files.
         pytest.param(
             {

@@ -9,6 +9,7 @@ pointed at (``server.url``); see each module's docstring for its routes and opti
 from ._server import RecordedRequest, Reply, StandinServer
 from .cohere import CohereStandin
 from .elasticsearch import ElasticsearchStandin
+from .embedding import fake_embedding, relevance
 from .gemini import GeminiStandin
 from .openai_compat import GroqStandin, OpenAICompatStandin, OpenAIStandin
 from .qdrant import QdrantStandin
@@ -26,4 +27,6 @@ __all__ = [
     "Reply",
     "StandinServer",
     "UpstashStandin",
+    "fake_embedding",
+    "relevance",
 ]

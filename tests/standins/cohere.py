@@ -12,6 +12,11 @@
   stream events (``message-start``, ``content-delta`` per piece, ``message-end`` with
   usage; see streaming.py). Mode ``"rate_limited"``: a 429.
 
+* ``POST /v2/embed``: ``{"embeddings": {"float": [...]}}``, one
+  ``embedding.fake_embedding(text, server.embedding_size)`` per text.
+* ``POST /v2/rerank``: the documents scored by ``embedding.relevance(query, document)``,
+  best first, at most ``top_n``.
+
 Point the SDK at it with ``cohere.ClientV2(api_key=..., base_url=server.url)`` (or
 ``COHERE_BASE_URL``): the SDK appends ``/v1/...`` itself.
 
@@ -25,6 +30,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from ._server import BASE_MODES, RecordedRequest, Reply, StandinServer, json_reply
+from .embedding import fake_embedding, relevance
 from .streaming import CHAT_MODES, ChatStreaming, StreamRecord
 
 __all__ = ["CohereStandin"]
@@ -43,6 +49,7 @@ class CohereStandin(ChatStreaming, StandinServer):
     ) -> None:
         super().__init__(api_key=api_key, mode=mode)
         self.models = list(models)
+        self.embedding_size = 4
         self.init_chat()
 
     def authorized(self, request: RecordedRequest) -> bool:
@@ -76,6 +83,14 @@ class CohereStandin(ChatStreaming, StandinServer):
     def route(self, request: RecordedRequest) -> Reply:
         if request.method == "POST" and request.path == "/v2/chat":
             return self._chat(request)
+        if request.method == "POST" and request.path == "/v2/embed":
+            texts = [str(text) for text in (request.json() or {}).get("texts") or []]
+            vectors = [fake_embedding(text, self.embedding_size) for text in texts]
+            meta = {"api_version": {"version": "2"}, "billed_units": {"input_tokens": len(texts)}}
+            body = {"id": "embed-standin", "embeddings": {"float": vectors}, "texts": texts}
+            return json_reply(200, {**body, "meta": meta, "response_type": "embeddings_by_type"})
+        if request.method == "POST" and request.path == "/v2/rerank":
+            return self._rerank(request.json() or {})
         parts = [part for part in request.path.split("/") if part]
         if request.method != "GET" or parts[:2] != ["v1", "models"]:
             return self.not_found(request)
@@ -98,6 +113,17 @@ class CohereStandin(ChatStreaming, StandinServer):
             "next_page_token": str(start + size) if more else None,
         }
         return json_reply(200, body)
+
+    def _rerank(self, body: dict[str, object]) -> Reply:
+        query, documents = str(body.get("query", "")), body.get("documents") or []
+        scored = [
+            {"index": index, "relevance_score": relevance(query, str(document))}
+            for index, document in enumerate(documents)  # type: ignore[arg-type]
+        ]
+        scored.sort(key=lambda result: -result["relevance_score"])  # type: ignore[operator]
+        top_n = int(body.get("top_n") or len(scored))  # type: ignore[call-overload]
+        meta = {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}}
+        return json_reply(200, {"id": "rerank-standin", "results": scored[:top_n], "meta": meta})
 
     def _chat(self, request: RecordedRequest) -> Reply:
         if not (request.json() or {}).get("stream"):

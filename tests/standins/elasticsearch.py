@@ -25,12 +25,20 @@ server accepts its own major and the one before and answers anything else with a
 8.x stand-in fails with ``BadRequestError`` as it would against Bonsai's 8.x clusters.
 
 Extra mode: ``"wrong_product"``: a 200 info with no ``X-Elastic-Product`` header.
+
+Indices, for retrieval: ``server.indices[name]`` is a list of documents, each a dict with
+``_id`` and its fields. ``HEAD /{index}`` is 200 or 404; ``GET|POST /{index}/_count``
+counts them; ``GET|POST /{index}/_search`` answers a ``match`` query on one field: a hit per
+document sharing a word with the query (case-insensitive), scored by how many it shares,
+best first, at most ``size`` (default 10), ``_source`` cut to ``_source_includes``. A
+missing index is a 404 ``index_not_found_exception``.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+from typing import Any
 
 from ._server import BASE_MODES, RecordedRequest, Reply, StandinServer
 
@@ -65,6 +73,7 @@ class ElasticsearchStandin(StandinServer):
         self.version = version or ("2.19.1" if flavor == "opensearch" else "9.1.0")
         self.username = username
         self.password = password
+        self.indices: dict[str, list[dict[str, Any]]] = {}
 
     @property
     def major(self) -> int:
@@ -204,4 +213,47 @@ class ElasticsearchStandin(StandinServer):
                 "active_shards": 0,
             }
             return self._reply(request, 200, health)
+        parts = [part for part in request.path.split("/") if part]
+        if parts and not parts[0].startswith("_"):
+            return self._index_route(request, parts)
+        return self.not_found(request)
+
+    def _index_route(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        name, rest = parts[0], parts[1:]
+        if name not in self.indices:
+            reason = f"no such index [{name}]"
+            body = _error(404, "index_not_found_exception", reason, index=name)
+            return self._reply(request, 404, body)
+        documents = self.indices[name]
+        shards = {"total": 1, "successful": 1, "skipped": 0, "failed": 0}
+        if request.method == "HEAD" and not rest:
+            return self._reply(request, 200, None)
+        if rest == ["_count"] and request.method in ("GET", "POST"):
+            return self._reply(request, 200, {"count": len(documents), "_shards": shards})
+        if rest == ["_search"] and request.method in ("GET", "POST"):
+            body = request.json() or {}
+            (field, query), *_ = (body.get("query") or {}).get("match", {}).items()
+            text = query["query"] if isinstance(query, dict) else query
+            words = set(str(text).lower().split())
+            includes = (request.query.get("_source_includes") or [""])[0].split(",")
+            hits = []
+            for document in documents:
+                shared = words & set(str(document.get(field, "")).lower().split())
+                if shared:
+                    source = {k: v for k, v in document.items() if k in includes}
+                    hit = {"_index": name, "_id": document["_id"], "_score": float(len(shared))}
+                    hits.append({**hit, "_source": source})
+            hits.sort(key=lambda hit: -hit["_score"])
+            hits = hits[: int(body.get("size", 10))]
+            answer = {
+                "took": 1,
+                "timed_out": False,
+                "_shards": shards,
+                "hits": {
+                    "total": {"value": len(hits), "relation": "eq"},
+                    "max_score": hits[0]["_score"] if hits else None,
+                    "hits": hits,
+                },
+            }
+            return self._reply(request, 200, answer)
         return self.not_found(request)

@@ -13,6 +13,10 @@
   ``finishReason`` and ``usageMetadata``. Mode ``"rate_limited"``: a 429
   ``RESOURCE_EXHAUSTED``.
 
+* ``POST /{version}/models/{name}:batchEmbedContents`` (what ``embed_content`` calls):
+  ``{"embeddings": [{"values": [...]}]}``, one ``embedding.fake_embedding(text,
+  server.embedding_size)`` per request, its text the parts' texts joined.
+
 Point google-genai at it with ``HttpOptions(base_url=server.url)`` (or
 ``GEMINI_BASE_URL``); the SDK appends the API version itself.
 
@@ -29,6 +33,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from ._server import BASE_MODES, RecordedRequest, Reply, StandinServer, json_reply
+from .embedding import fake_embedding
 from .streaming import CHAT_MODES, ChatStreaming, StreamRecord
 
 __all__ = ["GeminiStandin"]
@@ -64,6 +69,7 @@ class GeminiStandin(ChatStreaming, StandinServer):
     ) -> None:
         super().__init__(api_key=api_key, mode=mode)
         self.models = list(models)
+        self.embedding_size = 4
         self.init_chat()
 
     def _sent_key(self, request: RecordedRequest) -> str | None:
@@ -110,6 +116,9 @@ class GeminiStandin(ChatStreaming, StandinServer):
         chat = request.method == "POST" and request.path.endswith(":streamGenerateContent")
         if chat and len(parts) == 3 and parts[0] in _VERSIONS and parts[1] == "models":
             return self._stream_chat(parts[2].split(":")[0])
+        embed = request.method == "POST" and request.path.endswith(":batchEmbedContents")
+        if embed and len(parts) == 3 and parts[0] in _VERSIONS and parts[1] == "models":
+            return self._embed(request.json() or {})
         if request.method != "GET" or len(parts) < 2:
             return self.not_found(request)
         if parts[0] not in _VERSIONS or parts[1] != "models":
@@ -120,6 +129,14 @@ class GeminiStandin(ChatStreaming, StandinServer):
         if len(parts) == 3 and name in self.models:
             return json_reply(200, self._model(name))
         return self.not_found(request)
+
+    def _embed(self, body: dict[str, object]) -> Reply:
+        embeddings = []
+        for each in body.get("requests") or []:  # type: ignore[attr-defined]
+            parts = (each.get("content") or {}).get("parts") or []
+            text = "".join(str(part.get("text", "")) for part in parts)
+            embeddings.append({"values": fake_embedding(text, self.embedding_size)})
+        return json_reply(200, {"embeddings": embeddings})
 
     def _page(self, request: RecordedRequest) -> Reply:
         try:

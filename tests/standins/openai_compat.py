@@ -14,6 +14,8 @@
   (OpenAI), or under ``x_groq.usage`` on the last chunk (Groq). Without ``stream``, one
   ``chat.completion``. Mode ``"rate_limited"``: a 429 ``rate_limit_exceeded``;
   ``"out_of_quota"``: a 429 ``insufficient_quota``, as OpenAI answers an unpaid account.
+* ``POST {prefix}/embeddings``: one ``embedding.fake_embedding(text, server.embedding_size)``
+  per input, as floats, or base64 little-endian float32 when ``encoding_format`` asks.
 
 ``prefix`` is ``/v1`` for OpenAI and ``/openai/v1`` for Groq, because the SDKs differ
 in what their ``base_url`` holds:
@@ -31,10 +33,13 @@ for its first 3 and last 4 characters (so the SDK's exception text holds that mu
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 from collections.abc import Iterable, Iterator
 
 from ._server import BASE_MODES, RecordedRequest, Reply, StandinServer, json_reply
+from .embedding import fake_embedding
 from .streaming import CHAT_MODES, ChatStreaming, StreamRecord
 
 __all__ = ["GroqStandin", "OpenAICompatStandin", "OpenAIStandin"]
@@ -75,6 +80,7 @@ class OpenAICompatStandin(ChatStreaming, StandinServer):
         self.service = flavor
         self.prefix = _PREFIXES[flavor]
         self.models = list(models if models is not None else _DEFAULT_MODELS[flavor])
+        self.embedding_size = 4
         self.init_chat()
 
     @property
@@ -135,6 +141,8 @@ class OpenAICompatStandin(ChatStreaming, StandinServer):
     def route(self, request: RecordedRequest) -> Reply:
         if request.method == "POST" and request.path == self.prefix + "/chat/completions":
             return self._chat(request)
+        if request.method == "POST" and request.path == self.prefix + "/embeddings":
+            return self._embeddings(request)
         if request.method != "GET" or not request.path.startswith(self.prefix + "/models"):
             return self.not_found(request)
         rest = request.path[len(self.prefix + "/models") :].strip("/")
@@ -175,6 +183,22 @@ class OpenAICompatStandin(ChatStreaming, StandinServer):
             yield b"data: [DONE]\n\n"
 
         return self.stream(frames)  # type: ignore[return-value]
+
+    def _embeddings(self, request: RecordedRequest) -> Reply:
+        body = request.json() or {}
+        texts = body.get("input")
+        texts = [texts] if isinstance(texts, str) else list(texts or [])
+        data = []
+        for index, text in enumerate(texts):
+            vector: object = fake_embedding(str(text), self.embedding_size)
+            if body.get("encoding_format") == "base64":
+                packed = struct.pack(f"<{len(vector)}f", *vector)  # type: ignore[arg-type]
+                vector = base64.b64encode(packed).decode()
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        usage = {"prompt_tokens": len(texts), "total_tokens": len(texts)}
+        return json_reply(
+            200, {"object": "list", "data": data, "model": body.get("model"), "usage": usage}
+        )
 
     def _chunk(self, model: str, choices: list[dict[str, object]]) -> dict[str, object]:
         return {

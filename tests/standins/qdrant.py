@@ -14,6 +14,15 @@
 * ``GET /collections/{name}/exists``: what ``QdrantClient.collection_exists`` calls
   (always 200, ``{"result": {"exists": bool}}``).
 * ``GET /healthz``, ``/readyz``, ``/livez``: plain text.
+* ``POST /collections/{name}/points/query``: what ``query_points`` calls with a dense
+  vector (``{"query": [...]}`` or ``{"query": {"nearest": [...]}}``, ``using``, ``limit``,
+  ``with_payload``). Scores are dot products with the stored points' vectors, best first;
+  a vector of the wrong size (or an unknown ``using``) is a 400, as Qdrant answers it.
+
+Vectors and points: ``server.vectors[name]`` is the collection's vector size (an int, or a
+dict of named vectors to sizes; default 4), which ``GET /collections/{name}`` reports;
+``server.points[name]`` is a list of ``{"id", "vector", "payload"}`` (``vector`` a list, or
+a dict by vector name). ``add_collection(name, size, points)`` sets all three.
 
 Auth: with ``api_key`` set, each request needs the ``api-key`` header (or
 ``Authorization: Bearer <key>``) equal to it, else a 401. ``collections`` is a
@@ -27,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from importlib import metadata
+from typing import Any
 
 from ._server import RecordedRequest, Reply, StandinServer, json_reply
 
@@ -51,16 +61,24 @@ def _failure(status: int, message: str) -> Reply:
     return json_reply(status, {"status": {"error": message}, "time": _TIME})
 
 
-def _collection_info() -> dict[str, object]:
+def _vector_params(size: int) -> dict[str, object]:
+    return {"size": size, "distance": "Dot"}
+
+
+def _collection_info(size: int | dict[str, int] = 4, points: int = 0) -> dict[str, object]:
+    if isinstance(size, dict):
+        vectors: object = {name: _vector_params(each) for name, each in size.items()}
+    else:
+        vectors = _vector_params(size)
     return {
         "status": "green",
         "optimizer_status": "ok",
-        "indexed_vectors_count": 0,
-        "points_count": 0,
+        "indexed_vectors_count": points,
+        "points_count": points,
         "segments_count": 1,
         "config": {
             "params": {
-                "vectors": {"size": 4, "distance": "Cosine"},
+                "vectors": vectors,
                 "shard_number": 1,
                 "replication_factor": 1,
                 "write_consistency_factor": 1,
@@ -104,6 +122,15 @@ class QdrantStandin(StandinServer):
         super().__init__(api_key=api_key, mode=mode)
         self.collections: set[str] = set(collections)
         self.version = version or _default_version()
+        self.vectors: dict[str, int | dict[str, int]] = {}
+        self.points: dict[str, list[dict[str, Any]]] = {}
+
+    def add_collection(
+        self, name: str, size: int | dict[str, int], points: Iterable[dict[str, Any]] = ()
+    ) -> None:
+        self.collections.add(name)
+        self.vectors[name] = size
+        self.points[name] = list(points)
 
     def authorized(self, request: RecordedRequest) -> bool:
         if self.api_key is None:
@@ -122,6 +149,8 @@ class QdrantStandin(StandinServer):
 
     def route(self, request: RecordedRequest) -> Reply:
         parts = [part for part in request.path.split("/") if part]
+        if request.method == "POST" and parts[:1] + parts[2:] == ["collections", "points", "query"]:
+            return self._query(parts[1], request.json() or {})
         if request.method not in ("GET", "HEAD"):
             return self.not_found(request)
         if not parts:
@@ -141,6 +170,40 @@ class QdrantStandin(StandinServer):
             return _ok({"exists": name in self.collections})
         if len(parts) == 2:
             if name in self.collections:
-                return _ok(_collection_info())
+                points = len(self.points.get(name, []))
+                return _ok(_collection_info(self.vectors.get(name, 4), points))
             return _failure(404, f"Not found: Collection `{name}` doesn't exist!")
         return self.not_found(request)
+
+    def _query(self, name: str, body: dict[str, Any]) -> Reply:
+        if name not in self.collections:
+            return _failure(404, f"Not found: Collection `{name}` doesn't exist!")
+        query = body.get("query")
+        if isinstance(query, dict):
+            query = query.get("nearest")
+        if not isinstance(query, list):
+            return _failure(400, "Bad request: the stand-in only answers dense vector queries")
+        size, using = self.vectors.get(name, 4), body.get("using")
+        if isinstance(size, dict):
+            if using not in size:
+                return _failure(400, f"Wrong input: Not existing vector name error: {using}")
+            size = size[using]
+        elif using:
+            return _failure(400, f"Wrong input: Not existing vector name error: {using}")
+        if len(query) != size:
+            return _failure(
+                400, f"Wrong input: Vector dimension error: expected dim: {size}, got {len(query)}"
+            )
+        wanted = body.get("with_payload")
+        scored = []
+        for point in self.points.get(name, []):
+            vector = point["vector"][using] if using else point["vector"]
+            payload = point.get("payload") or {}
+            if isinstance(wanted, list):
+                payload = {key: value for key, value in payload.items() if key in wanted}
+            elif wanted is False:
+                payload = None
+            score = sum(a * b for a, b in zip(query, vector, strict=True))
+            scored.append({"id": point["id"], "version": 0, "score": score, "payload": payload})
+        scored.sort(key=lambda point: -point["score"])
+        return _ok({"points": scored[: int(body.get("limit") or 10)]})

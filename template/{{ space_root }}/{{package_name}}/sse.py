@@ -29,6 +29,15 @@ ERROR_MESSAGES: dict[ErrorType, str] = {
     "unavailable": "The model provider is unavailable; try again later.",
 }
 
+# The same types when retrieval (the search store, embedding or rerank service) failed.
+RETRIEVAL_MESSAGES: dict[ErrorType, str] = {
+    "rate_limit": "The search service is rate limiting requests; try again in a moment.",
+    "auth": "The search service refused its credentials; check the Space's secrets.",
+    "timeout": "The search service did not answer in time; try again.",
+    "quota": "The search service's quota or credit is used up.",
+    "unavailable": "The search service is unavailable; try again later.",
+}
+
 logger = logging.getLogger(__name__)
 
 
@@ -38,6 +47,15 @@ class StreamError(Exception):
     def __init__(self, error_type: ErrorType) -> None:
         super().__init__(error_type)
         self.error_type: ErrorType = error_type
+
+
+class RetrievalFailed(Exception):
+    """Retrieval failed at `step` (embedding, search, rerank); raised from the SDK's error,
+    which gives the event its type."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__(step)
+        self.step = step
 
 
 def sse_event(data: Any, event: str | None = None) -> str:
@@ -59,6 +77,8 @@ def error_type(error: BaseException) -> ErrorType:
     """What kind of failure an SDK's exception is, from its status and class name only."""
     if isinstance(error, StreamError):
         return error.error_type
+    if isinstance(error, RetrievalFailed) and error.__cause__ is not None:
+        return error_type(error.__cause__)
     name = type(error).__name__.lower()
     status = _status(error)
     if isinstance(error, TimeoutError) or "timeout" in name:
@@ -77,5 +97,9 @@ def error_type(error: BaseException) -> ErrorType:
 def error_event(error: BaseException) -> str:
     """The `error` event for a failure; the log names its type and class, never its text."""
     kind = error_type(error)
+    if isinstance(error, RetrievalFailed):
+        cause = type(error.__cause__).__name__
+        logger.warning("retrieval (%s) failed: %s (%s)", error.step, kind, cause)
+        return sse_event({"type": kind, "message": RETRIEVAL_MESSAGES[kind]}, event="error")
     logger.warning("stream ended by %s (%s)", kind, type(error).__name__)
     return sse_event({"type": kind, "message": ERROR_MESSAGES[kind]}, event="error")
