@@ -311,17 +311,25 @@ def test_a_monorepo_space_updates_from_the_repository_root(releases: Path, tmp_p
     assert (recorded["_commit"], recorded["space_dir"]) == ("0.2.0", "backend")
 
 
-def test_adding_an_llm_service_keeps_the_chat_provider(releases: Path, tmp_path: Path) -> None:
+def test_adding_services_keeps_the_chat_provider_and_the_retrieval_store(
+    releases: Path, tmp_path: Path
+) -> None:
     project = render_committed(
-        releases, "0.1.0", tmp_path / "space", "services=[cohere]", "chat=true"
-    )
-    assert answers(project)["chat_provider"] == "cohere"
+        releases, "0.1.0", tmp_path / "space", "services=[elasticsearch, cohere]", "chat=true",
+        "retrieval=true",
+    )  # fmt: skip
+    recorded = answers(project)
+    assert (recorded["chat_provider"], recorded["retrieval_store"]) == ("cohere", "elasticsearch")
 
-    result = update(project, "--data", "services=[cohere, groq]")
+    # groq comes before cohere in the catalogue, qdrant before elasticsearch.
+    result = update(project, "--data", "services=[qdrant, elasticsearch, groq, cohere]")
 
     assert result.returncode == 0, result.stderr
-    assert answers(project)["chat_provider"] == "cohere"  # groq comes first in the catalogue
+    recorded = answers(project)
+    assert (recorded["chat_provider"], recorded["retrieval_store"]) == ("cohere", "elasticsearch")
     assert "from .chat.cohere import ChatClient" in (project / "app" / "chat_routes.py").read_text()
+    assert (project / "app" / "retrieval" / "elasticsearch.py").is_file()
+    assert not (project / "app" / "retrieval" / "qdrant.py").exists()
 
 
 OLD_SETTINGS_EDIT = """    database_url: SecretPostgresqlUrl = None
