@@ -705,8 +705,11 @@ def models_problem(value: str) -> str:
     if problem := text_problem(value):
         return problem
     seen: set[str] = set()
-    for item in split_models(value):
+    items = split_models(value)
+    for item in items:
         if problem := _model_item_problem(item):
+            if "';'" not in problem and ";" not in value and any(" " in i for i in items):
+                problem += "; separate models with ';' when one lists several files"
             return problem
         repo_id = _parts(item)[0]
         if repo_id.lower() in seen:
