@@ -297,15 +297,17 @@ def other() -> Response:
 }
 
 
-def write_snapshot(hub: Path, repo_id: str, files: dict[str, str]) -> Path:
-    """A model in huggingface_hub's cache layout, as preload_from_hub leaves it."""
+def write_snapshot(hub: Path, repo_id: str, files: dict[str, str], ref: bool = True) -> Path:
+    """A model in huggingface_hub's cache layout, as preload_from_hub leaves it: refs/main
+    names the commit, unless a commit was asked for (`ref=False`)."""
     storage = hub / f"models--{repo_id.replace('/', '--')}"
     snapshot = storage / "snapshots" / COMMIT
     for name, text in files.items():
         (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
         (snapshot / name).write_text(text)
-    (storage / "refs").mkdir(parents=True, exist_ok=True)
-    (storage / "refs" / "main").write_text(COMMIT)  # no newline, as huggingface_hub writes it
+    if ref:
+        (storage / "refs").mkdir(parents=True, exist_ok=True)
+        (storage / "refs" / "main").write_text(COMMIT)  # no newline, as huggingface_hub writes it
     return snapshot
 
 
@@ -488,12 +490,13 @@ def test_sentence_transformers_runtime_makes_a_cpu_model_from_the_cached_folder(
     models_project: tuple[str, Path, Path], tmp_path: Path
 ) -> None:
     """The default loader of the sentence_transformers runtime, with a stand-in module for the
-    library (the suite installs no torch): it gets the snapshot folder, on the CPU, offline."""
+    library (the suite installs no torch): it gets the snapshot folder, on the CPU, offline.
+    The model names its files and a commit, so the cache has no refs/main to go by."""
     framework, _, python = models_project
     project = render(
         tmp_path / "space",
         framework=framework,
-        models=TINY,
+        models=f"{TINY} modules.json {COMMIT}",
         model_runtime="sentence_transformers",
     )
     stub = tmp_path / "stub"
@@ -504,7 +507,7 @@ def test_sentence_transformers_runtime_makes_a_cpu_model_from_the_cached_folder(
         "        self.made_from = (path, options)\n"
     )
     hub = tmp_path / "home" / ".cache" / "huggingface" / "hub"
-    snapshot = write_snapshot(hub, TINY, {"modules.json": "[]"})
+    snapshot = write_snapshot(hub, TINY, {"modules.json": "[]"}, ref=False)
     script = (
         "import time\n"
         "from app import models\n"
