@@ -997,7 +997,6 @@ class SpaceFilters(Extension):
                 "py_tuple": py_tuple,
                 "field_extra": field_extra,
                 "py_kwarg": py_kwarg,
-                "model_specs": model_specs,
             }
         )
 
