@@ -62,6 +62,7 @@ SAMPLE_BAD_ANSWERS: dict[str, list[str]] = {
     "cors_origin_regex": ["https://(myapp"],
     "api_prefix": ["api/"],
     "space_dir": ["../backend", "backend/"],
+    "models": ["all-MiniLM-L6-v2", "acme/a x.json,y.json", "acme/a, acme/a"],
 }
 
 # What the catalogue's one-line fields cannot say: how each provider's values trip people up.

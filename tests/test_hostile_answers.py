@@ -41,6 +41,7 @@ OTHER_ANSWERS = {
     "license": "mit",
     "pinned": False,
     "framework": "fastapi",
+    "model_specs": [],  # no `models` (tests/test_models.py renders them)
 }
 
 JINJA = jinja2.Environment(
