@@ -31,9 +31,9 @@ from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import FRAMEWORKS, ROOT, copier_cli, extension, render, run
+from support import FRAMEWORKS, ROOT, SPACE_TEMPLATE, copier_cli, extension, render, run
 
-README_TEMPLATE = (ROOT / "template" / "README.md.jinja").read_text(encoding="utf-8")
+README_TEMPLATE = (SPACE_TEMPLATE / "README.md.jinja").read_text(encoding="utf-8")
 FRONTMATTER_TEMPLATE = README_TEMPLATE.split("---\n")[1]
 TINY = "acme/tiny-model"
 OTHER = "acme/other-model"
