@@ -19,7 +19,9 @@ import shutil
 import socket
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,14 @@ def leak_stream() -> Response:
         raise RuntimeError("MARK-stream " + get_settings().leak_token.get_secret_value())
 
     return Response(events(), mimetype="text/event-stream")
+
+
+@blueprint.get("/busy")
+def busy() -> dict[str, str]:
+    import time
+
+    time.sleep(float(request.args["seconds"]))
+    return {}
 """,
     "fastapi": """
 
@@ -130,6 +140,14 @@ async def leak_stream() -> StreamingResponse:
         raise RuntimeError("MARK-stream " + get_settings().leak_token.get_secret_value())
 
     return StreamingResponse(events(), media_type="text/event-stream")
+
+
+@router.get("/busy")
+def busy(seconds: float) -> dict[str, str]:
+    import time
+
+    time.sleep(seconds)  # a plain def: FastAPI runs it in one of its worker threads
+    return {}
 """,
 }
 
@@ -508,6 +526,26 @@ def test_liveness_answers_while_slow_clients_wait(server: Server) -> None:
             client.close()
     assert max(latencies) < 1.0, f"worst /health/live: {max(latencies):.2f} s"
     print(f"{server.space.framework}: /health/live worst {max(latencies) * 1000:.0f} ms")
+
+
+def test_liveness_answers_while_every_worker_thread_is_busy(server: Server) -> None:
+    """Plain-def routes that all wait (on a slow database, say) can hold every worker thread
+    (FastAPI runs them on 40); /health/live must not queue behind them."""
+    busy, seconds = 48, 6.0
+    with ThreadPoolExecutor(busy) as pool:
+        waiting = [
+            pool.submit(server.get, f"{server.space.prefix}/busy?seconds={seconds}", timeout=30)
+            for _ in range(busy)
+        ]
+        time.sleep(1.0)  # every request arrived: every worker thread is taken
+        started = time.perf_counter()
+        status, _, _ = server.get("/health/live", timeout=10)
+        latency = time.perf_counter() - started
+        statuses = [future.result()[0] for future in waiting]
+    assert statuses == [200] * busy, f"the busy route failed: {Counter(statuses)}"
+    assert status == 200, "/health/live gave no answer while the worker threads were busy"
+    assert latency < 2.0, f"/health/live took {latency:.2f} s: it waited for a worker thread"
+    print(f"{server.space.framework}: /health/live in {latency * 1000:.0f} ms, {busy} busy")
 
 
 def test_secrets_are_masked_in_every_log(server: Server) -> None:

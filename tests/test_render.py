@@ -84,7 +84,7 @@ VARIANTS = (
     ]
 )
 FRAMEWORK_REQUIREMENTS = {
-    "fastapi": {"fastapi", "uvicorn", "google-re2", "pydantic-settings"},
+    "fastapi": {"fastapi", "uvicorn", "uvloop", "httptools", "google-re2", "pydantic-settings"},
     "flask": {"flask", "gunicorn", "google-re2", "pydantic-settings"},
 }
 
