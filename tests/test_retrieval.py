@@ -1,11 +1,11 @@
 """Retrieval in the chat route, for real: `python -m app` against store and LLM stand-ins.
 
-Four apps, rendered with every service (so they share test_chat's virtualenvs) and
+Five apps, rendered with every service (so they share test_chat's virtualenvs) and
 `retrieval=true`: Qdrant on FastAPI (question embedded by Cohere) and on Flask (by Gemini),
-both chatting with OpenAI; Elasticsearch reranked by Cohere on both frameworks. The
-stand-ins record what they receive: the question reaching the embedder, the vector reaching
-Qdrant, the passages reaching the chat provider's prompt. The answer checks (which
-questions may be combined) are tested on the extension directly.
+both chatting with OpenAI; Elasticsearch reranked by Cohere on both frameworks, and alone on
+FastAPI. The stand-ins record what they receive: the question reaching the embedder, the
+vector reaching Qdrant, the passages reaching the chat provider's prompt. The answer checks
+(which questions may be combined) are tested on the extension directly.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ APPS = {
     "fastapi-elasticsearch": {"retrieval_store": "elasticsearch", "rerank": True},
     "flask-elasticsearch": {"retrieval_store": "elasticsearch", "rerank": True},
 }
+# Elasticsearch alone, no rerank: the search order reaches the prompt.
+PLAIN_ES_APP = "fastapi-elasticsearch-plain"
+RENDERS = {**APPS, PLAIN_ES_APP: {"retrieval_store": "elasticsearch", "rerank": False}}
 QDRANT_APPS = [name for name in APPS if name.endswith("qdrant")]
 ES_APPS = [name for name in APPS if name.endswith("elasticsearch")]
 
@@ -126,7 +129,7 @@ def app(
     project_venvs,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RetrievalApp]:
-    framework, store = request.param.split("-")
+    framework, store = request.param.split("-")[:2]
     project = render(
         tmp_path_factory.mktemp(f"retrieval-{request.param}") / "space",
         framework=framework,
@@ -134,7 +137,7 @@ def app(
         chat=True,
         chat_provider="openai",
         retrieval=True,
-        **APPS[request.param],
+        **RENDERS[request.param],
     )
     environment = {
         "RETRIEVAL_TOP_K": str(TOP_K),
@@ -226,6 +229,23 @@ def test_elasticsearch_hits_are_reranked_before_the_prompt(
     system = prompt(standins["openai"])
     assert f"[1] {texts['short']}\n\n[2] {texts['tall']}" in system
     assert texts["facts"] not in system and "bananas" not in system
+
+
+@pytest.mark.parametrize("app", [PLAIN_ES_APP], indirect=True)
+def test_elasticsearch_hits_without_rerank_reach_the_prompt_in_search_order(
+    app: ChatApp, standins: dict[str, Any]
+) -> None:
+    reranks_before = len(standins["cohere"].requests)
+    events = named(app.chat(ES_QUESTION).until("done"))
+    assert events[0].name == "sources"
+    assert [s["id"] for s in events[0].data["passages"]] == ["tall", "facts"]
+    search = standins["elasticsearch"].requests[-1]
+    assert search.json() == {"query": {"match": {"text": ES_QUESTION}}, "size": TOP_K}
+    assert len(standins["cohere"].requests) == reranks_before  # no rerank asked
+    texts = dict(DOCUMENTS)
+    system = prompt(standins["openai"])
+    assert f"[1] {texts['tall']}\n\n[2] {texts['facts']}" in system
+    assert "[3]" not in system  # RETRIEVAL_TOP_K=2
 
 
 # -- failures ------------------------------------------------------------------------------
