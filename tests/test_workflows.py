@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from engines import unavailable
-from support import FRAMEWORKS, GIT_ENV, ROOT, SERVICES, git, render, run
+from support import FRAMEWORKS, GIT_ENV, ROOT, SERVICES, extension, git, render, run
 
 TEMPLATE_WORKFLOWS = ROOT / ".github" / "workflows"
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
@@ -329,6 +329,48 @@ def test_template_ci_matrix_covers_the_variants() -> None:
     suite = jobs["suite"]
     assert step_named(suite, "pytest")["env"] == {"CI": "true"}  # a missing engine fails
     assert lines(step_named(suite, "pytest")) == ["python -m pytest"]
+
+
+def test_template_ci_renders_every_optional_part(tmp_path: Path) -> None:
+    """The `features` job turns on every part of the catalogue, models and the monorepo
+    folder; each variant's answers pass the template's checks and render."""
+    job = load(TEMPLATE_WORKFLOWS / "ci.yml")["jobs"]["features"]
+    matrix = job["strategy"]["matrix"]
+    assert matrix["framework"] == list(FRAMEWORKS)
+    variants = {entry["variant"]: entry for entry in matrix["include"]}
+    assert sorted(variants) == sorted(matrix["variant"])
+    answers = {
+        name: dict(item.split("=", 1) for item in entry["answers"].split())  # as `read -ra`
+        for name, entry in variants.items()
+    }
+
+    def turned_on(when: dict[str, Any]) -> bool:
+        return any(
+            all(str(given.get(q, "")).lower() == str(v).lower() for q, v in when.items())
+            for given in answers.values()
+        )
+
+    features = extension.load_catalogue()["features"]
+    for name, feature in features.items():
+        assert turned_on(feature["when"]), f"no variant turns on {name}"
+        for variable in feature["variables"]:
+            assert turned_on({**feature["when"], **variable.get("when", {})}), variable["name"]
+    assert turned_on({"model_runtime": "files"}) and turned_on({"space_dir": "backend"})
+    for name, given in answers.items():
+        extension.check_answers(given)  # raises with the problem
+        folder = variants[name].get("folder", "")
+        project = render(tmp_path / name, framework="flask", **given)
+        assert (project / folder / "requirements-dev.txt").is_file(), name
+        assert not folder or not (project / "requirements-dev.txt").exists()
+    steps = lines(job)
+    assert 'for answer in "${answers[@]}"; do data+=(--data "$answer"); done' in steps
+    for step in job["steps"][-2:]:
+        assert step["working-directory"] == "${{ runner.temp }}/repo/${{ matrix.folder }}"
+    assert lines(job["steps"][-1]) == [
+        "ruff check .",
+        "ruff format --check .",
+        "python -m pytest -q",
+    ]
 
 
 def test_docs_site_is_built_strictly_and_published_from_main_only() -> None:
