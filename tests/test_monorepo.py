@@ -18,7 +18,7 @@ import yaml
 from engines import unavailable
 from hypothesis import given
 from hypothesis import strategies as st
-from support import copier_cli, extension, render, run
+from support import SERVICES, copier_cli, extension, render, run
 
 FRONTEND = {
     "frontend/package.json": '{"name": "web"}\n',
@@ -49,13 +49,14 @@ def mono(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, text in FRONTEND.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
-    return render(root, space_dir="apps/api", services=["redis"])
+    # Every service, as the chat and readiness tests: their virtualenv serves here too.
+    return render(root, space_dir="apps/api", services=SERVICES)
 
 
 @pytest.fixture(scope="module")
 def single(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same answers without space_dir: the repository is the Space."""
-    return render(tmp_path_factory.mktemp("monorepo") / "single", services=["redis"])
+    return render(tmp_path_factory.mktemp("monorepo") / "single", services=SERVICES)
 
 
 def test_the_space_goes_to_its_folder_and_the_repository_stays_as_it_was(
