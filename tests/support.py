@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import importlib.util
 import os
+import re
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import venv
@@ -15,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-# The Space\'s files inside template/ (the folder `space_dir` names, "." by default).
+# The Space's files inside template/ (the folder `space_dir` names, "." by default).
 SPACE_TEMPLATE = ROOT / "template" / "{{ space_root }}"
 FRAMEWORKS = ("fastapi", "flask")
 
@@ -118,6 +121,43 @@ def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None, time
         timeout=timeout,
         check=False,
     )
+
+
+def start_app(
+    python: Path, project: Path, env: dict[str, str], log_path: Path, port: int
+) -> tuple[subprocess.Popen[bytes], float]:
+    """`python -m app` in `project`, its output in `log_path`: the process and the seconds until
+    /health/live on `port` first answered 200. Fails the test if it exits or takes over 60 s."""
+    with log_path.open("wb") as log:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [str(python), "-m", "app"],
+            cwd=project, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"the app exited:\n{log_path.read_text(errors='replace')}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", "/health/live")
+            if connection.getresponse().status == 200:
+                return process, time.monotonic() - started
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        elapsed = time.monotonic() - started
+        assert elapsed < 60, f"the app never went live:\n{log_path.read_text(errors='replace')}"
+        time.sleep(0.05)
+
+
+def generated_tests_passed(python: Path, project: Path, module: str) -> list[str]:
+    """Run a rendered project's own tests (all must pass); the names of those of
+    tests/<module> that passed."""
+    result = run(python, "-m", "pytest", "-v", "-p", "no:cacheprovider", "tests/", cwd=project,
+                 timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return re.findall(rf"^tests/{re.escape(module)}::(\w+)\S* PASSED", result.stdout, re.M)
 
 
 # Commits in throwaway repos need an identity; the machine's git config may have none.

@@ -30,7 +30,7 @@ from engines import free_port, stop_process
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standins import CohereStandin, GeminiStandin, GroqStandin, OpenAIStandin, StandinServer
-from support import FRAMEWORKS, SERVICES, render
+from support import FRAMEWORKS, SERVICES, generated_tests_passed, render, start_app
 
 pytestmark = pytest.mark.slow
 
@@ -89,30 +89,7 @@ class ChatApp:
             "COHERE_BASE_URL": standins["cohere"].url,
             **self.extra_env,
         }
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [str(python), "-m", "app"],
-                cwd=self.project,
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the app exited:\n{self.log()}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/health/live")
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            finally:
-                connection.close()
-            assert time.monotonic() < deadline, f"the app never went live:\n{self.log()}"
-            time.sleep(0.05)
+        self.process = start_app(python, self.project, environment, self.log_path, self.port)[0]
 
     def stop(self) -> None:
         if self.process is not None:
@@ -405,15 +382,6 @@ def test_bad_bodies_are_refused_with_the_field_named(app: ChatApp) -> None:
 def test_generated_tests_pass_with_chat_on(app: ChatApp, project_venvs) -> None:
     """The project's own tests, including its chat tests with a fake provider."""
     python = project_venvs.python_for(app.project)
-    result = subprocess.run(
-        [str(python), "-m", "pytest", "-v", "-p", "no:cacheprovider"],
-        cwd=app.project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    chat_tests = re.findall(r"^tests/test_chat\.py::(\w+)\S* PASSED", result.stdout, re.M)
+    chat_tests = generated_tests_passed(python, app.project, "test_chat.py")
     assert "test_keepalives_while_the_provider_is_quiet" in chat_tests
     assert "test_provider_failure_is_one_typed_error_event" in chat_tests

@@ -31,7 +31,16 @@ from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import FRAMEWORKS, ROOT, SPACE_TEMPLATE, copier_cli, extension, render, run
+from support import (
+    FRAMEWORKS,
+    ROOT,
+    SPACE_TEMPLATE,
+    copier_cli,
+    extension,
+    render,
+    run,
+    start_app,
+)
 
 README_TEMPLATE = (SPACE_TEMPLATE / "README.md.jinja").read_text(encoding="utf-8")
 FRONTMATTER_TEMPLATE = README_TEMPLATE.split("---\n")[1]
@@ -337,26 +346,9 @@ class ModelApp:
             "TEST_SENTINEL": SENTINEL,
             **environment,
         }
-        with self.log_path.open("wb") as log:
-            self.started = time.monotonic()
-            self.process = subprocess.Popen(
-                [str(self.python), "-m", "app"],
-                cwd=self.project,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        while True:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the app exited:\n{self.log()}")
-            try:
-                if self.get("/health/live", timeout=2)[0] == 200:
-                    return time.monotonic() - self.started
-            except OSError:
-                pass
-            assert time.monotonic() - self.started < 60, f"never live:\n{self.log()}"
-            time.sleep(0.05)
+        self.process, seconds = start_app(self.python, self.project, env, self.log_path, self.port)
+        self.started = time.monotonic() - seconds  # when the process was launched
+        return seconds
 
     def get(self, path: str, timeout: float = 10) -> tuple[int, Any, dict[str, str]]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)

@@ -11,9 +11,7 @@ vector reaching Qdrant, the passages reaching the chat provider's prompt. The an
 from __future__ import annotations
 
 import json
-import re
 import secrets
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -31,7 +29,16 @@ from standins import (
     StandinServer,
     fake_embedding,
 )
-from support import FRAMEWORKS, ROOT, SERVICES, copier_cli, extension, http_get, render
+from support import (
+    FRAMEWORKS,
+    ROOT,
+    SERVICES,
+    copier_cli,
+    extension,
+    generated_tests_passed,
+    http_get,
+    render,
+)
 from test_chat import KEYS, ChatApp, Event
 
 pytestmark = pytest.mark.slow
@@ -319,16 +326,7 @@ def test_readiness_checks_the_index_exists_and_is_not_empty(
 @pytest.mark.parametrize("app", ["fastapi-qdrant", "flask-elasticsearch"], indirect=True)
 def test_generated_tests_pass_with_retrieval_on(app: ChatApp, project_venvs) -> None:
     python = project_venvs.python_for(app.project)
-    result = subprocess.run(
-        [str(python), "-m", "pytest", "-v", "-p", "no:cacheprovider", "tests/"],
-        cwd=app.project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    passed = re.findall(r"^tests/test_retrieval\.py::(\w+)\S* PASSED", result.stdout, re.M)
+    passed = generated_tests_passed(python, app.project, "test_retrieval.py")
     assert "test_passages_reach_the_prompt_and_the_sources_event" in passed
     assert "test_a_failed_search_is_one_typed_error_event" in passed
 
