@@ -18,10 +18,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from engines import base_image, docker_client
+from engines import base_image, docker_client, free_port
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standins.hub import HubStandIn
@@ -644,6 +645,14 @@ def test_a_read_only_token_is_refused_before_any_write(
     assert result.returncode == 1
     assert "read-only" in result.stderr
     assert hub.calls() == [("GET", "/api/whoami-v2")] and hub.created == {}
+
+
+def test_an_unreachable_hub_is_named_with_no_traceback(python: Path, project: Path) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    gone = SimpleNamespace(url=closed, space_url=closed, token="hf_standin0123", proxy_env=dict)
+    result = deploy(python, project, gone, "--dry-run")  # type: ignore[arg-type]
+    assert result.returncode == 1
+    assert f"error: cannot reach the Hub at {closed}: " in result.stderr, result.stderr
 
 
 def test_a_hub_error_quoting_a_secret_comes_out_masked(

@@ -227,6 +227,9 @@ class Deploy:
         self.api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)
         try:
             return self.deploy(config, files, kept_back, token)
+        except httpx2.TransportError as error:  # refused, unknown host, timeout: say where
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise DeployError(f"cannot reach the Hub at {self.api.endpoint}: {reason}") from None
         except (OSError, httpx2.HTTPError) as error:  # one line: status, URL, what the Hub said
             raise DeployError(" ".join(str(error).split())) from None
 
