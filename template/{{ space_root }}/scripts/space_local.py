@@ -203,8 +203,8 @@ def run(args: argparse.Namespace) -> int:
         status = report_health(container, port, args.start_timeout)
         if args.once:
             return 0 if status == 200 else 1
-        print("running; Ctrl-C stops it and removes the container, network and rules")
-        for line in container.logs(stream=True, follow=True, since=int(time.time())):
+        print("running; Ctrl-C stops it and removes the container, network and rules; its log:")
+        for line in container.logs(stream=True, follow=True):  # from the start: its warnings
             sys.stdout.write(line.decode(errors="replace"))
         return 1  # the app stopped by itself
     finally:
@@ -245,8 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     except Stop as error:
         print(f"error: {error}", file=sys.stderr)
     except KeyboardInterrupt:
-        print("stopped; container, network and rules removed", file=sys.stderr)
+        print("stopped; all this run made is removed, but the image", file=sys.stderr)
         return 130
+    except ImportError as error:
+        print(f"error: {error}: pip install -r requirements-dev.txt", file=sys.stderr)
     except Exception as error:  # never a traceback: it could quote a secret
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
     return 1
