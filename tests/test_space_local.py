@@ -326,3 +326,23 @@ def test_without_iptables_it_stops_and_names_the_fix(renders) -> None:
     (line,) = result.stderr.splitlines()
     assert line.startswith("error: cannot set a Space's outbound rule (TCP 80,443,8080): ")
     assert "--no-egress-rule" in line and "Traceback" not in line
+
+
+BAD_ARGUMENTS = [
+    (["--hardware", "cpu-huge"], "--hardware: invalid choice: 'cpu-huge'"),
+    (["--build-arg", "PYTHON_IMAGE"], "--build-arg: expected NAME=VALUE"),
+    (["--env-file", "no-such.env"], "--env-file no-such.env: no such file"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "said"), BAD_ARGUMENTS, ids=["hardware", "arg", "env"])
+def test_bad_arguments_are_named_before_anything_runs(
+    renders, arguments: list[str], said: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "scripts/space_local.py", *arguments],
+        cwd=renders("fastapi"), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stdout == ""
+    assert said in result.stderr.splitlines()[-1], result.stderr
+    assert "Traceback" not in result.stderr

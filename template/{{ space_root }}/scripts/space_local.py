@@ -84,7 +84,9 @@ class Sandbox:
 
     def start(self, image: str, environment: dict[str, str], args: argparse.Namespace) -> Any:
         options = {"com.docker.network.bridge.name": self.name}
-        self.client.networks.create(self.name, options=options, labels=self.labels)
+        self.client.networks.create(  # IPv4 only: the rules are iptables, not ip6tables
+            self.name, options=options, labels=self.labels, enable_ipv6=False
+        )
         if self.egress:
             if not Path("/sys/class/net", self.name).exists():
                 raise Stop("the Docker engine's networks are not on this machine (Docker Desktop "
