@@ -1,9 +1,9 @@
 """The generated scripts/space_local.py: a local run that behaves like a Space.
 
-A Redis Space is rendered for each framework and its image built once a session (the command's own
-builds then come from the cache). Each test runs the real command, which creates its network,
-iptables rules, volume and container with the real Docker engine, against real redis-servers
-on this machine, reached from the container as host.docker.internal:
+A Redis Space is rendered for each framework and its image built once a session (the
+command's own builds then come from the cache). Each test runs the real command, which creates
+its network, iptables rules, volume and container with the real Docker engine, against real
+redis-servers on this machine, reached from the container as host.docker.internal:
 - on a port a Space may use (8080, 80 or 443, whichever is free) Redis is ok;
 - on any other port it fails as on a Space, and without the rule (--no-egress-rule) the same
   server is reached, so the rule is what blocks;

@@ -110,13 +110,13 @@ class Sandbox:
     def close(self) -> None:
         """Remove all of this run, found by its name, so also what a Ctrl-C cut short; each
         part even when another fails; say what stayed."""
-        ours = {"label": f"hf-space-local={self.name}"}
+        ours, docker = {"label": f"hf-space-local={self.name}"}, self.client
         steps = [
-            lambda: [c.remove(force=True) for c in self.client.containers.list(all=True, filters=ours)],
+            lambda: [c.remove(force=True) for c in docker.containers.list(all=True, filters=ours)],
             self.remove_rules,
-            lambda: [n.remove() for n in self.client.networks.list(filters=ours)],
-            lambda: [v.remove(force=True) for v in self.client.volumes.list(filters=ours)],
-        ]  # fmt: skip
+            lambda: [n.remove() for n in docker.networks.list(filters=ours)],
+            lambda: [v.remove(force=True) for v in docker.volumes.list(filters=ours)],
+        ]
         for what, remove in zip(("container", "rules", "network", "volume"), steps, strict=True):
             try:
                 remove()
@@ -228,7 +228,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--no-egress-rule", dest="egress_rule", action="store_false",
         help="run without the outbound port rule (when it cannot be set here)")  # fmt: skip
     add("--build-arg", action="append", default=[], metavar="NAME=VALUE",
-        help="docker build argument, e.g. PYTHON_IMAGE=registry.example.com/python:3.11-slim")  # fmt: skip
+        help="docker build argument, e.g. PYTHON_IMAGE=my.registry/python:3.11-slim")  # fmt: skip
     add("--start-timeout", type=float, default=120.0, help="seconds to wait for the port (120)")
     args = parser.parse_args(argv)
     if not all("=" in item for item in args.build_arg):
