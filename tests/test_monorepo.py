@@ -65,13 +65,14 @@ def test_the_space_goes_to_its_folder_and_the_repository_stays_as_it_was(
     for name, text in FRONTEND.items():
         assert (mono / name).read_text() == text, name
     at_the_root = {".copier-answers.yml", ".github/workflows/sync-to-hub.yml",
-                   ".github/workflows/ci.yml"}  # fmt: skip
+                   ".github/workflows/ci.yml", ".github/workflows/update.yml"}  # fmt: skip
     space = files_under(mono / "apps" / "api")
     assert space == files_under(single) - at_the_root
     assert files_under(mono) - {f"apps/api/{name}" for name in space} - set(FRONTEND) == {
         ".copier-answers.yml",
         ".github/workflows/apps-api-ci.yml",
         ".github/workflows/apps-api-sync-to-hub.yml",
+        ".github/workflows/apps-api-update.yml",
     }
     readme = (mono / "apps" / "api" / "README.md").read_text()
     assert "- Folder: `apps/api/` of its repository" in readme

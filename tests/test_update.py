@@ -301,7 +301,9 @@ def test_a_monorepo_space_updates_from_the_repository_root(releases: Path, tmp_p
         assert (mono / name).read_text() == text
     assert ci.read_text() == "name: web\n"
     workflows = sorted(p.name for p in ci.parent.iterdir())
-    assert workflows == ["backend-ci.yml", "backend-sync-to-hub.yml", "ci.yml"]
+    assert workflows == [
+        "backend-ci.yml", "backend-sync-to-hub.yml", "backend-update.yml", "ci.yml"
+    ]  # fmt: skip
     # The user's files and their edited module of the removed service stay, named by path.
     for path, content in theirs.items():
         assert path.read_bytes() == content, path

@@ -27,7 +27,10 @@ SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 GUARD_STEP = "Refuse files over 10 MB that Git LFS does not track"
 MAIN_ONLY = "github.event_name != 'pull_request' && github.ref == 'refs/heads/main'"
 # The only jobs given more than read access, and exactly what they get.
-WIDER_PERMISSIONS = {("docs.yml", "deploy"): {"pages": "write", "id-token": "write"}}
+WIDER_PERMISSIONS = {
+    ("docs.yml", "deploy"): {"pages": "write", "id-token": "write"},
+    ("update.yml", "update"): {"contents": "write", "pull-requests": "write"},  # its branch, PR
+}
 MB = 1024 * 1024
 
 
@@ -127,7 +130,7 @@ def test_template_ci_passes_zizmor_pedantic() -> None:
 def test_workflows_match_githubs_schema(spaces: dict[bool, Path]) -> None:
     files = all_workflow_files(spaces)
     assert sorted(p.name for p in TEMPLATE_WORKFLOWS.glob("*.yml")) == ["ci.yml", "docs.yml"]
-    assert len(files) == 5  # the template's two; the Spaces' ci.yml twice, one sync-to-hub.yml
+    assert len(files) == 7  # the template's two; the Spaces' ci.yml, update.yml twice, one sync
     result = run(
         tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
         *map(str, files), cwd=ROOT,
@@ -163,7 +166,8 @@ def test_actions_pinned_and_credentials_not_kept(spaces: dict[bool, Path]) -> No
 def test_sync_workflow_only_when_asked(spaces: dict[bool, Path]) -> None:
     assert (spaces[True] / ".github" / "workflows" / "sync-to-hub.yml").is_file()
     assert not (spaces[False] / ".github" / "workflows" / "sync-to-hub.yml").exists()
-    assert sorted(p.name for p in (spaces[False] / ".github" / "workflows").iterdir()) == ["ci.yml"]
+    workflows = sorted(p.name for p in (spaces[False] / ".github" / "workflows").iterdir())
+    assert workflows == ["ci.yml", "update.yml"]
 
 
 def test_space_ci_tests_lints_builds_and_probes(spaces: dict[bool, Path]) -> None:
