@@ -59,7 +59,7 @@ SAMPLE_BAD_ANSWERS: dict[str, list[str]] = {
         "myapp.vercel.app",
         "https://myapp.vercel.app/chat",
     ],
-    "cors_origin_regex": ["https://(myapp"],
+    "cors_origin_regex": ["https://(myapp", r"https://myapp-[a-z0-9-]+\.vercel\.app"],
     "api_prefix": ["api/"],
     "space_dir": ["../backend", "backend/"],
     "models": ["all-MiniLM-L6-v2", "acme/a x.json,y.json", "acme/a, acme/a"],
@@ -155,7 +155,8 @@ PITFALLS: dict[str, str] = {
 
 def _environment() -> jinja2.Environment:
     """Jinja with the template's own extensions, as copier loads them."""
-    return jinja2.Environment(extensions=[context.ContextUpdater, context.SpaceFilters])
+    extensions = [context.ContextUpdater, context.AnswerChecks, context.CodeFilters]
+    return jinja2.Environment(extensions=extensions)
 
 
 def _render(env: jinja2.Environment, text: str, answers: dict[str, Any]) -> str:

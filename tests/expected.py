@@ -42,6 +42,7 @@ APP: dict[str, dict[str, bool]] = {
     "PORT": {"secret": False, "required": False, "on_space": False},
     "CORS_ORIGINS": {"secret": False, "required": False, "on_space": True},
     "CORS_ORIGIN_REGEX": {"secret": False, "required": False, "on_space": True},
+    "CORS_ALLOW_CREDENTIALS": {"secret": False, "required": False, "on_space": True},
     "WEB_CONCURRENCY": {"secret": False, "required": False, "on_space": True},  # flask only
     "LOG_LEVEL": {"secret": False, "required": False, "on_space": True},
     "APP_ENV": {"secret": False, "required": False, "on_space": True},

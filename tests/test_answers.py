@@ -37,6 +37,7 @@ BAD_ANSWERS = [
     ("package_name", "tests"),
     ("cors_origin_regex", ".*"),
     ("cors_origin_regex", "(a+)+$"),
+    ("cors_origin_regex", r"https://myapp-[a-z0-9-]+\.vercel\.app"),  # any Vercel project
     ("frontend_origins", "https://Example.com"),
     ("frontend_origins", "https://example.com:443"),
     ("emoji", "🚀: x"),
@@ -51,7 +52,7 @@ GOOD_ANSWERS = [
     ("frontend_origins", "http://localhost:5173"),
     ("space_name", "my_space.v2"),
     ("space_name", "s" * 52),  # my-hf-user- + 52 = 63, the longest host label
-    ("cors_origin_regex", r"https://myapp-[a-z0-9-]+\.vercel\.app"),
+    ("cors_origin_regex", r"https://[a-z0-9-]+\.myapp\.pages\.dev"),
     ("api_prefix", "/api/v1"),
     ("api_prefix", ""),
     ("project_name", 'Say "hi" \\N \\'),

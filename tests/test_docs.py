@@ -192,6 +192,9 @@ def test_new_catalogue_entries_get_pages_and_strict_mode_wants_pitfalls(tmp_path
         shutil.copytree(ROOT / name, tmp_path / name)
     for name in ("mkdocs.yml", "copier.yml"):
         shutil.copy2(ROOT / name, tmp_path / name)
+    origins = Path("template", "{{ space_root }}", "{{package_name}}", "origins.py")
+    (tmp_path / origins).parent.mkdir(parents=True)
+    shutil.copy2(ROOT / origins, tmp_path / origins)  # the origin rules the answer checks load
     catalogue_path = tmp_path / "extensions" / "services.yml"
     catalogue = yaml.safe_load(catalogue_path.read_text(encoding="utf-8"))
     catalogue["services"]["pinecone"] = {

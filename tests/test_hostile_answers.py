@@ -14,7 +14,6 @@ import string
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,9 @@ OTHER_ANSWERS = {
 }
 
 JINJA = jinja2.Environment(
-    extensions=[extension.SpaceFilters], undefined=jinja2.StrictUndefined, autoescape=False
+    extensions=[extension.AnswerChecks, extension.CodeFilters],
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
 )
 
 
@@ -328,7 +329,7 @@ def test_real_renders_compile_and_pass_ruff() -> None:
 )
 def test_origin_not_as_sent_is_refused_with_the_sent_form(typed: str, sent: str) -> None:
     assert extension.origin_problem(sent) == ""
-    assert extension.origin_problem(typed).endswith(f"did you mean {sent}?")
+    assert extension.origin_problem(typed).endswith(f"written so; use {sent}")
 
 
 @pytest.mark.parametrize(
@@ -339,7 +340,7 @@ def test_origin_not_as_sent_is_refused_with_the_sent_form(typed: str, sent: str)
 )  # fmt: skip
 def test_origin_with_an_invalid_host_is_refused(origin: str) -> None:
     problem = extension.origin_problem(origin)
-    assert problem and "did you mean" not in problem
+    assert problem and "written so; use" not in problem
 
 
 ORIGIN_LIKE = st.builds(
@@ -363,9 +364,9 @@ def test_origin_is_accepted_only_as_sent_and_suggestions_are_accepted(origin: st
     if not problem:
         assert origin.isascii() and origin == origin.lower()
         assert re.fullmatch(r"https?://[^/?#@\s]+", origin)
-        assert len(origin) <= extension.ORIGIN_MAX_LENGTH
-    elif "did you mean" in problem:
-        suggestion = problem.rsplit("did you mean ", 1)[1].removesuffix("?")
+        assert len(origin) <= extension.rules().ORIGIN_MAX_LENGTH
+    elif "written so; use " in problem:
+        suggestion = problem.rsplit("written so; use ", 1)[1]
         assert extension.origin_problem(suggestion) == ""
 
 
@@ -385,13 +386,12 @@ def test_origin_as_sent_is_accepted(origin: str) -> None:
 # --- cors_origin_regex
 
 SAFE_PATTERNS = [
-    r"https://myapp-[a-z0-9-]+\.vercel\.app",
-    r"https://myapp-[a-z0-9]+-team\.vercel\.app",
-    r"https://deploy-preview-\d+--mysite\.netlify\.app",
     r"https://[a-z0-9-]+\.myapp\.com",
     r"https?://localhost:[0-9]{2,5}",
     r"https://(?:www|app)\.myapp\.com",
-    r"^https://[a-f0-9]{8}\.myapp\.pages\.dev$",
+    r"^https://[a-f0-9]{8}\.myapp\.pages\.dev$",  # Cloudflare Pages previews of project myapp
+    r"https://[a-z0-9-]+\.myapp\.vercel\.app",  # below the project's own host
+    r"https://(a+)+\.example\.com",  # catastrophic in `re`, linear in RE2, which the app uses
 ]
 
 
@@ -408,29 +408,29 @@ def test_safe_origin_pattern_is_accepted(pattern: str) -> None:
         (r"https://myapp.vercel.app", "'.'"),  # unescaped dots: myappxvercel.app
         (r"https://[^.]+\.myapp\.com", "negated class"),
         (r"https://\S+", "negated class"),
-        (r"https://[a-z.]+", "evil.example"),
-        (r"https://[a-z0-9-]+\.[a-z]+", "evil.example"),
-        (r"https://myapp\.vercel\.app[a-z.-]*", ".evil.example'"),
-        (r"https://[a-z]*myapp\.com", "matches 'https://evil"),
-        (r"[a-z]+://myapp\.com", "does not match an origin"),
-        (r"(?:https://)?myapp\.com", "'myapp.com'"),
+        (r"https://[a-z.]+", "public suffix"),
+        (r"https://[a-z0-9-]+\.[a-z]+", "public suffix"),
+        (r"https://myapp\.vercel\.app[a-z.-]*", "public suffix"),
+        (r"https://[a-z]*myapp\.com", "under com"),
+        (r"https://myapp-[a-z0-9-]+\.vercel\.app", "under vercel.app"),
+        (r"https://myapp-[a-z0-9]+-team\.vercel\.app", "under vercel.app"),
+        (r"https://deploy-preview-\d+--mysite\.netlify\.app", "under netlify.app"),
+        (r"https://[a-z0-9-]+\.github\.io", "under github.io"),
+        (r"https://myspace-[a-z]+\.hf\.space", "under hf.space"),
+        (r"https://(?:myapp|[a-z]+)\.pages\.dev", "under pages.dev"),  # one open branch
+        (r"[a-z]+://myapp\.com", "matches no origin"),
+        (r"(?:https://)?myapp\.com", "matches no origin"),
+        (r"https://myapp\.com(?:\.[a-z]+)?", "public suffix"),  # myapp.com.io is anyone's
+        (r"https://myapp\.com(?:|\.[a-z]+)", "public suffix"),
         (r"(?:https|ftp)://myapp\.com", "'ftp://myapp.com'"),
-        (r"null|https://myapp\.com", "'null'"),
-        (r"https://myapp\.com/", "does not match an origin"),
-        (r"(a+)+$", "itself repeats"),
-        (r"https://([a-z0-9]+-?)+\.vercel\.app", "itself repeats"),
-        (r"https://(?:-[a-z0-9]+)*\.x\.com", "itself repeats"),
-        (r"https://(?:a|ab)+\.x\.com", "start with the same character"),
-        (r"https://(?:$)+x\.com", "can match nothing"),
-        (r"https://(?:a[bc]|[ab]d)+\.x\.com", "start with the same character"),
-        (r"https://(?:ab?|b)+\.x\.com", "optional part"),
-        (r"https://[a-z]+-[a-z]+-[a-z]+-[a-z]+\.x\.com", "4 unbounded repeats"),
+        (r"https://myapp\.com|null", "'null'"),
+        (r"https://myapp\.com/", "matches no origin"),
+        (r"(a+)+$", "matches no origin"),
         (r"https://(?=a)[a-z]+\.x\.com", "'='"),
-        (r"https://\bx\.com", "uses at_boundary"),
         (r"https://a\.com|https://b'#\.com", "'#', \"'\""),
         (r"https://a\.com|https://b c\.com", "' '"),
-        (r"https://(x)\1\.com", "does not need"),
-        (r"https://(", "not a valid regular expression"),
+        (r"https://(x)\1\.com", "backreference"),
+        (r"https://(", "not a regular expression"),
     ],
 )
 def test_unsafe_origin_pattern_is_refused(pattern: str, reason: str) -> None:
@@ -439,56 +439,47 @@ def test_unsafe_origin_pattern_is_refused(pattern: str, reason: str) -> None:
     assert "\n" not in problem
 
 
-def test_refused_nested_repeat_really_backtracks_and_accepted_patterns_do_not() -> None:
-    """The rule's reason, measured: a 26-character origin stalls `(a+)+`-shaped patterns,
-    while accepted ones reject the worst inputs of ORIGIN_MAX_LENGTH in milliseconds."""
-    slow = re.compile(r"https://([a-z]+)+\.com")
-    started = time.perf_counter()
-    slow.fullmatch("https://" + "a" * 22 + "!")
-    assert time.perf_counter() - started > 0.05
-    worst_inputs = [
-        "https://" + filler * ((extension.ORIGIN_MAX_LENGTH - 9) // len(filler)) + tail
-        for filler in ("a", "-", "a-", "1", "a.")
-        for tail in ("!", "")
-    ]
-    for pattern in [*SAFE_PATTERNS, r"https://[a-z0-9-]+-[a-z0-9-]+-[a-z0-9-]+\.vercel\.app"]:
-        assert extension.cors_origin_regex_problem(pattern) == ""
-        compiled = re.compile(pattern)
-        for origin in worst_inputs:
-            started = time.perf_counter()
-            compiled.fullmatch(origin)
-            assert time.perf_counter() - started < 0.5, (pattern, origin)
+def _private_suffixes() -> list[str]:
+    """The ASCII rules of the Public Suffix List's private section, as publicsuffixlist ships
+    it ('*.x' and '!x' rules left out: they name no one suffix)."""
+    import publicsuffixlist
+
+    text = (Path(publicsuffixlist.__file__).parent / "public_suffix_list.dat").read_text("utf-8")
+    private = text.split("===BEGIN PRIVATE DOMAINS===")[1].split("===END PRIVATE DOMAINS===")[0]
+    rules = [line.strip() for line in private.splitlines()]
+    suffixes = [r for r in rules if r and r[0] not in "/*!" and r.isascii() and "*" not in r]
+    # Left out too: those with a '*.' rule below them, where myapp.<suffix> is a suffix itself.
+    psl = publicsuffixlist.PublicSuffixList()
+    return [s for s in suffixes if psl.publicsuffix(f"myapp.{s}") == s]
 
 
-ATOMS = st.sampled_from(
-    [r"[a-z]", r"[a-z0-9-]", r"\d", r"[0-9a-f]", "a", "-", r"\.", "(?:a|b)", "(?:x|yz)"]
+PRIVATE_SUFFIXES = _private_suffixes()
+
+
+def test_the_private_section_is_the_one_publicsuffixlist_ships() -> None:
+    assert len(PRIVATE_SUFFIXES) > 1000
+    assert {"vercel.app", "netlify.app", "github.io", "pages.dev", "hf.space"} <= set(
+        PRIVATE_SUFFIXES
+    )
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(
+    suffix=st.sampled_from(PRIVATE_SUFFIXES),
+    open_name=st.sampled_from([r"[a-z0-9-]+", r"myapp-[a-z0-9]+", r"[a-z]+-myapp", r"\d{1,4}x"]),
 )
-QUANTIFIERS = st.sampled_from(["", "", "+", "*", "?", "{1,3}", "{2,}"])
-
-
-@st.composite
-def origin_patterns(draw: st.DrawFn) -> str:
-    """Small origin-like patterns, with groups that may nest quantifiers."""
-    parts = []
-    for _ in range(draw(st.integers(1, 5))):
-        atom = draw(ATOMS) + draw(QUANTIFIERS)
-        if draw(st.booleans()):
-            atom = f"(?:{atom}{draw(ATOMS)}){draw(QUANTIFIERS)}"
-        parts.append(atom)
-    return "https://" + "".join(parts) + r"\.example\.com"
-
-
-@settings(max_examples=150, deadline=None, database=None)
-@given(pattern=origin_patterns())
-def test_accepted_patterns_reject_long_origins_quickly(pattern: str) -> None:
-    if extension.cors_origin_regex_problem(pattern):
-        return
-    compiled = re.compile(pattern)
-    for filler in ("a", "-", "1", "ab", "xyz", "a-1"):
-        origin = "https://" + filler * ((extension.ORIGIN_MAX_LENGTH - 9) // len(filler)) + "!"
-        started = time.perf_counter()
-        compiled.fullmatch(origin)
-        assert time.perf_counter() - started < 0.5, (pattern, filler)
+def test_a_pattern_anyone_can_pass_on_a_shared_suffix_is_refused(
+    suffix: str, open_name: str
+) -> None:
+    """Whatever the private suffix, a pattern whose site name varies is refused naming the
+    suffix (or an enclosing rule of the list), and one that varies only below a fixed site
+    name is accepted."""
+    escaped = re.escape(suffix)
+    problem = extension.cors_origin_regex_problem(rf"https://{open_name}\.{escaped}")
+    assert "public suffix" in problem and "\n" not in problem
+    named = problem.split("under ", 1)[1].split(" that", 1)[0]
+    assert suffix.endswith(named), (suffix, problem)
+    assert extension.cors_origin_regex_problem(rf"https://{open_name}\.myapp\.{escaped}") == ""
 
 
 # --- package_name, hf_owner, space_name, api_prefix

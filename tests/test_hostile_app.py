@@ -48,7 +48,7 @@ ALLOWED_BY_REGEX = "https://aaa.example.com"
 
 _ORACLE = r"""
 import json, os, sys, time, traceback
-from app.config import origin_pattern
+from app.origins import origin_pattern
 from app.variables import ConfigError, env_vars, load_settings
 
 names = [variable.name for variable in env_vars()]
@@ -327,6 +327,8 @@ def test_any_accepted_origin_is_exactly_what_a_browser_sends(
         r"https://(?=x)myapp\.example",  # lookaround: not in RE2
         r"https://(a)\1\.example",  # backreference: not in RE2
         r"https://(unclosed",
+        r"https://myapp-[a-z0-9-]+\.vercel\.app",  # anyone's Vercel project myapp-evil
+        r"https://[a-z0-9-]+\.hf\.space",  # any Space
         "(" * 2000 + "https://a" + ")" * 2000,  # deeper than Python's parser recurses
     ],
 )
@@ -337,7 +339,7 @@ def test_regexes_anyone_can_pass_are_refused(oracle: Oracle, pattern: str) -> No
 @pytest.mark.parametrize(
     "pattern",
     [
-        r"https://myapp-[a-z0-9-]+\.vercel\.app",
+        r"https://[0-9a-f]{8}\.myapp\.pages\.dev",  # previews under the project's own name
         r"https://(www|api)\.shop\.example",
         r"http://localhost:[0-9]{4}",
         NESTED_REGEX,  # catastrophic in `re`, linear in RE2: accepted, and safe (see below)

@@ -162,7 +162,9 @@ def _items(answer: str) -> list[str]:
 def extension_jinja() -> Any:
     import jinja2
 
-    return jinja2.Environment(extensions=[extension.SpaceFilters], undefined=jinja2.StrictUndefined)
+    return jinja2.Environment(
+        extensions=[extension.AnswerChecks, extension.CodeFilters], undefined=jinja2.StrictUndefined
+    )
 
 
 def frontmatter_answers() -> dict[str, Any]:

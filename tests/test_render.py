@@ -75,7 +75,7 @@ VARIANTS = (
                 "frontend_origins": ",".join(
                     f"https://preview-{n}-of-our-frontend-application.vercel.app" for n in range(3)
                 ),
-                "cors_origin_regex": r"https://our-frontend-application-[a-z0-9-]+\.vercel\.app",
+                "cors_origin_regex": r"https://[a-z0-9-]+\.our-frontend-application\.pages\.dev",
                 "api_prefix": "/api/v1/retrieval-augmented-generation/biomedical-scholars",
                 "services": SERVICES,
             },
@@ -84,8 +84,9 @@ VARIANTS = (
     ]
 )
 FRAMEWORK_REQUIREMENTS = {
-    "fastapi": {"fastapi", "uvicorn", "uvloop", "httptools", "google-re2", "pydantic-settings"},
-    "flask": {"flask", "gunicorn", "google-re2", "pydantic-settings"},
+    "fastapi": {"fastapi", "uvicorn", "uvloop", "httptools", "pydantic-settings"}
+    | {"google-re2", "publicsuffixlist"},
+    "flask": {"flask", "gunicorn", "google-re2", "publicsuffixlist", "pydantic-settings"},
 }
 
 
