@@ -200,7 +200,8 @@ def _prose(text: Any) -> str:
 
 
 def _escape(text: str) -> str:
-    escaped = re.sub(r"([\\*_\[\]|])", r"\\\1", text)
+    # Braces too: attr_list reads a cell ending in "{0}" or "{: .x}" as the cell's attributes.
+    escaped = re.sub(r"([\\*_\[\]|{}])", r"\\\1", text)
     return escaped.replace("&", "&amp;").replace("<", "&lt;")
 
 
