@@ -91,6 +91,17 @@ def views(data: bytes) -> list[bytes]:
     return [SQUASH.sub(b"", text) for text in texts]
 
 
+def verdict(spec: pathspec.PathSpec, path: str) -> bool | None:
+    """What the last pattern matching `path` itself says (ignore, or not). A match through a
+    folder above (pathspec's group ps_d) is left out: the walk decided that folder already."""
+    for pattern in reversed(spec.patterns):
+        match = pattern.include is not None and pattern.regex.match(path)
+        folder = match and "ps_d" in match.re.groupindex and match.end("ps_d")
+        if match and folder in (False, -1, len(path)):
+            return pattern.include
+    return None
+
+
 @dataclass
 class Plan:
     files: dict[str, bytes] = field(default_factory=dict)  # path in the repo -> bytes to send
@@ -138,7 +149,7 @@ class Planner:
         ]
         outer = [(spec, prefix + rel) for prefix, spec in self.outer]
         for spec, path in [*inner[::-1], *outer]:  # os.walk met the folders top-down
-            if (include := spec.check_file(path).include) is not None:
+            if (include := verdict(spec, path)) is not None:
                 return include
         return False
 
