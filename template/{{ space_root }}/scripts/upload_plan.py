@@ -153,7 +153,24 @@ class Planner:
                 return include
         return False
 
+    def hidden(self) -> bool:
+        """Whether git ignores a folder between the repo's top and the root, the root included."""
+        levels = max((prefix.count("/") for prefix, _ in self.outer), default=0)
+        for level in range(1, levels + 1):  # top-down, as git walks
+            for prefix, spec in self.outer:  # the nearest .gitignore first
+                parts = prefix.split("/")[:-1]
+                if (keep := level - levels + len(parts)) <= 0:
+                    continue  # that .gitignore is in this folder or below it
+                if (include := verdict(spec, "/".join(parts[:keep]) + "/")) is not None:
+                    if include:
+                        return True
+                    break
+        return False
+
     def run(self) -> Plan:
+        if self.hidden():
+            self.plan.ignored += 1
+            return self.plan
         for folder, dirs, names in os.walk(self.root):  # links to folders are never followed
             here = Path(folder)
             base = "" if here == self.root else here.relative_to(self.root).as_posix() + "/"
