@@ -9,6 +9,8 @@ secret values in its output.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import importlib.util
 import json
 import os
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from engines import base_image, docker_client, free_port
@@ -480,6 +483,7 @@ def test_files_holding_a_secret_and_outward_symlinks_are_refused(
     )
     (project / "app" / "db.txt").write_text("password npg_Deploy0Secret\n")  # a URL's password
     (project / ".envrc").write_text(f"export GROQ_API_KEY={SECRETS['GROQ_API_KEY']}\n")
+    (project / ".env_prod").write_text(f"GROQ_API_KEY={SECRETS['GROQ_API_KEY']}\n")
     outside = tmp_path / "outside.txt"
     outside.write_text("not the repo's\n")
     (project / "shared.txt").symlink_to(outside)
@@ -500,9 +504,171 @@ def test_files_holding_a_secret_and_outward_symlinks_are_refused(
     (project / "inside.txt").symlink_to(project / "Dockerfile")  # a link within the repo is fine
     result = deploy(python, project, hub)
     assert result.returncode == 0, output_of(result)
-    assert ".envrc" in re.search(r"kept back (.*)", result.stdout)[1]
-    assert ".envrc" not in hub.files
+    assert re.search(r"kept back \.env_prod \(an env file\)", result.stdout)
+    assert ".envrc" not in hub.files and ".env_prod" not in hub.files  # ignored, kept back
     assert hub.files["inside.txt"] == (project / "Dockerfile").read_bytes()
+
+
+OPENSSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END"
+# What must never reach a public Space though .gitignore does not name it: path -> content.
+PLANTED = {
+    ".env~": f"GROQ_API_KEY={SECRETS['GROQ_API_KEY']}\n",
+    ".env_prod": f"GROQ_API_KEY={SECRETS['GROQ_API_KEY']}\n",
+    ".env-old": f"GROQ_API_KEY={SECRETS['GROQ_API_KEY']}\n",
+    "env.bak": f"GROQ_API_KEY={SECRETS['GROQ_API_KEY']}\n",
+    "app/.envrc": "export LOG_LEVEL=DEBUG\n",
+    "id_ed25519": OPENSSH_KEY,
+    "keys/deploy": OPENSSH_KEY,  # a private key under any name, by its header
+    "certs/server.pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n",
+    "gcp-sa.json": json.dumps({"type": "service_account", "private_key": "-----BEGIN"}),
+    ".netrc": "machine api.example.com login me password hunter2hunter2\n",
+    ".pypirc": "[pypi]\npassword = pypi-AgEIcHlwaS5vcmc\n",
+    ".aws/credentials": "[default]\naws_secret_access_key = wJalrXUtnFEMI\n",
+    "aws.ini": "[default]\naws_secret_access_key = wJalrXUtnFEMI\n",
+    ".hg/store/data": "history\n",
+    "node_modules/left-pad/index.js": "module.exports = 1\n",
+    ".mypy_cache/3.11/app.json": "{}\n",
+    ".coverage": "coverage data\n",
+    "vendor/lib/.git": "gitdir: ../../.git/modules/lib\n",  # a submodule
+    "vendor/lib/code.py": "x = 1\n",
+    "docs/drafts/plan.md": "ignored by docs/.gitignore\n",
+    "local-notes.txt": "ignored by .git/info/exclude\n",
+}
+UPLOADED = {"docs/guide.md": "# Guide\n", "app/env.py": "x = 1\n", "app/extra.py": "x = 2\n"}
+
+
+def test_the_plan_skips_every_planted_file_and_uploads_the_rest(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    for path, text in {**PLANTED, **UPLOADED}.items():
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / path).write_text(text)
+    (project / "docs" / ".gitignore").write_text("drafts/\n")
+    (project / ".git" / "info").mkdir()
+    (project / ".git" / "info" / "exclude").write_text("local-notes.txt\n")
+    (project / "loop").symlink_to("loop")  # a link to itself
+    (project / "app" / "up").symlink_to("..")  # a link to a folder: never followed
+    os.mkfifo(project / "pipe")
+    (project / "odd\n  forged.py  (0.1 kB)").write_text("x = 3\n")  # a name with a newline
+
+    result = deploy(python, project, hub, "--dry-run")
+    out = result.stdout
+    assert result.returncode == 0, output_of(result)
+    files = re.findall(r"^\s+(\S+)  \(\d", out, re.MULTILINE)
+    assert set(UPLOADED) <= set(files) and "forged.py" not in files
+    for path in PLANTED:
+        assert path not in files and not path.startswith(tuple(f + "/" for f in files)), path
+    assert not [f for f in files if f.startswith(("vendor/", ".hg/", "node_modules/", "docs/d"))]
+    for shown in ("loop", "app/up/", "pipe", r"odd\n  forged.py  (0.1 kB)", "vendor/lib/", ".hg/",
+                  "id_ed25519", "keys/deploy", "gcp-sa.json", ".netrc", ".env~"):  # fmt: skip
+        assert re.search(rf"^\s+kept back {re.escape(shown)} \(", out, re.MULTILINE), shown
+    assert re.search(r"ignored\s+[1-9]\d* path", out)
+    assert_nothing_written(hub)
+
+    result = deploy(python, project, hub)  # and the real upload sends the same
+    assert result.returncode == 0, output_of(result)
+    assert set(hub.files) == set(files)
+
+
+def gzipped(text: str) -> bytes:
+    return gzip.compress(text.encode())
+
+
+KEY = SECRETS["GROQ_API_KEY"]
+# The Groq key as files hold it without being byte-exact copies: path -> bytes.
+ENCODED = {
+    "b64.txt": b"token: " + base64.b64encode(b"k=" + KEY.encode()),
+    "b64url.txt": base64.urlsafe_b64encode(b"\xff\xfe" + KEY.encode()),
+    "ps.txt": f"\ufeffGROQ_API_KEY={KEY}\r\n".encode("utf-16-le"),  # PowerShell's Out-File
+    "dump.gz": gzipped(f"GROQ_API_KEY={KEY}\n"),
+    "url.txt": re.sub(
+        "%..", lambda m: m[0].lower(), quote(SECRETS["DATABASE_URL"], safe="")
+    ).encode(),
+    "split.py": f'KEY = (\n    "{KEY[:9]}"\n    "{KEY[9:]}"\n)\n'.encode(),
+}
+
+
+def test_a_secret_in_any_usual_encoding_is_refused(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    for name, data in ENCODED.items():
+        (project / name).write_bytes(data)
+    result = deploy(python, project, hub, "--dry-run")
+    assert result.returncode == 1, output_of(result)
+    refused = re.findall(r"^  (\S+) holds the value of", result.stderr, re.MULTILINE)
+    assert sorted(refused) == sorted(ENCODED)
+    assert hub.requests == [] or [c for c in hub.calls() if c[0] != "GET"] == []
+
+
+def test_short_and_common_values_are_not_scanned_for_and_never_block(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    settings = project / "app" / "settings.py"
+    settings.write_text(settings.read_text() + SHORT_FIELDS)
+    with (project / ".env").open("a") as env:
+        env.write("SHORT_TOKEN=test\nHOST_TOKEN=localhost\n")
+    result = deploy(python, project, hub, "--dry-run")
+    assert result.returncode == 0, output_of(result)
+    assert re.search(
+        r"not scanned for HOST_TOKEN, SHORT_TOKEN: too short or too common", result.stdout
+    )
+    assert "README.md  (" in result.stdout  # README.md says localhost and test
+
+
+SHORT_FIELDS = """
+    short_token: SecretStr | None = Field(None, description="A value too short to scan for")
+    host_token: SecretStr | None = Field(None, description="A value too common to scan for")
+"""
+EXAMPLE_KEY = "gsk_example0123456789abcdef"  # the catalogue's example, in SECRETS.md
+
+
+def test_the_example_value_left_in_env_is_named_as_such(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    (project / ".env").write_text(env_text({**SECRETS, **VARIABLES, "GROQ_API_KEY": EXAMPLE_KEY}))
+    result = deploy(python, project, hub, "--dry-run")
+    assert result.returncode == 1, output_of(result)
+    assert EXAMPLE_KEY in (project / "SECRETS.md").read_text()
+    assert re.search(
+        r"^  SECRETS\.md shows the value of GROQ_API_KEY: in \.env it is still the example value",
+        result.stderr, re.MULTILINE,
+    )  # fmt: skip
+    assert "take it out" not in result.stderr
+
+
+# --- a field read under another name (validation_alias) ----------------------------------------
+
+ALIASED = """
+    cors_origins: list[str] = Field(
+        ["http://localhost:3000"],
+        validation_alias=AliasChoices("ALLOWED_ORIGINS", "CORS_ORIGINS"),
+        description="Frontend origins, under the name the seed used",
+        json_schema_extra={"service": "app"},
+    )
+"""
+
+
+def test_an_aliased_field_is_checked_and_sent_under_its_alias(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    settings = project / "app" / "settings.py"
+    text = settings.read_text().replace(
+        "from pydantic import ", "from pydantic import AliasChoices, "
+    )
+    settings.write_text(text + ALIASED)
+    variables = {**VARIABLES, "ALLOWED_ORIGINS": VARIABLES["CORS_ORIGINS"]}
+    del variables["CORS_ORIGINS"]
+    (project / ".env").write_text(env_text({**SECRETS, **variables}))
+
+    checked = deploy(python, project, hub, "check")
+    assert checked.returncode == 0, output_of(checked)
+    assert re.search(r"^variables: .*\bALLOWED_ORIGINS\b", checked.stdout, re.MULTILINE)
+    assert "CORS_ORIGINS holds only local origins" not in checked.stdout  # the value was read
+
+    result = deploy(python, project, hub)
+    assert result.returncode == 0, output_of(result)
+    assert hub.variables == variables  # under the alias, and no CORS_ORIGINS
+    assert re.search(r"^\s+variable ALLOWED_ORIGINS$", result.stdout, re.MULTILINE)
 
 
 # --- the script itself -------------------------------------------------------------------------
@@ -513,10 +679,11 @@ def test_script_is_plain_python_read_from_pyproject_and_simple(rendered: Path) -
     text = script.read_text()
     assert "{{" not in text and "{%" not in text
     assert "standin-user/deploy-demo" not in text  # the Space id comes from pyproject.toml
-    assert len(text.splitlines()) <= 500  # the Jinja script it replaced had 836
+    for part in script.parent.glob("*.py"):  # one file per concern, none over 400 lines
+        assert len(part.read_text().splitlines()) <= 400, part.name
     result = run(
-        sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "C901", str(script),
-        cwd=rendered,
+        sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "C901",
+        str(script.parent), cwd=rendered,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout
 
@@ -582,44 +749,75 @@ LIST_FILES = (
 )
 
 
-def load_script(rendered: Path) -> Any:
-    """The rendered scripts/deploy.py as a module: it only defines things until main() runs."""
-    spec = importlib.util.spec_from_file_location("rendered_deploy", rendered / "scripts/deploy.py")
+@pytest.fixture(scope="module")
+def planner(rendered: Path) -> Iterator[Any]:
+    """The rendered scripts/upload_plan.py as a module (it only defines things)."""
+    path = rendered / "scripts" / "upload_plan.py"
+    spec = importlib.util.spec_from_file_location("rendered_upload_plan", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # for its dataclass
     spec.loader.exec_module(module)
-    return module
+    yield module
+    del sys.modules[spec.name]
+
+
+# Patterns and paths drawn from a small alphabet, so that they often meet: negations,
+# folder-only patterns, anchored ones, wildcards, ** and nested .gitignore files.
+PATTERN = st.sampled_from(
+    ["*.log", "!keep.log", "a/", "/b", "b/", "**/c", "c/*.txt", "!c/x.txt", "x.*", "!x.py",
+     "a/**/y", "*", "!*.md", "d", "?.txt", "[ab].py", "#a", "a\\#b", "\\!x.py", "doc/ ", ""]
+)  # fmt: skip
+PATH = st.lists(
+    st.sampled_from(["a", "b", "c", "d", "doc", "x.py", "x.txt", "y", "keep.log", "r.md"]),
+    min_size=1, max_size=4,
+).map("/".join)  # fmt: skip
 
 
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    names=st.lists(
-        st.lists(
-            st.sampled_from([".env", ".envrc", "env", ".", "x", "example", "local", "rc"]),
-            min_size=1,
-            max_size=4,
-        ).map("".join),
-        min_size=1,
-        max_size=12,
-        unique=True,
-    )
+    paths=st.lists(PATH, min_size=1, max_size=14, unique=True),
+    ignores=st.dictionaries(
+        st.sampled_from(["", "a/", "b/", "a/c/", ".git/info/exclude"]),
+        st.lists(PATTERN, max_size=5),
+        max_size=3,
+    ),
+    in_folder=st.booleans(),
 )
-def test_the_deploy_keeps_back_exactly_what_git_ignores_as_env_files(
-    rendered: Path, tmp_path: Path, names: list[str]
+def test_every_file_the_plan_keeps_is_one_git_does_not_ignore(
+    planner: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    paths: list[str],
+    ignores: dict,
+    in_folder: bool,
 ) -> None:
-    """The deploy's env-file rule and the generated .gitignore agree on every file name."""
-    names = [name for name in names if name not in (".", "..")]
-    env_file = load_script(rendered).ENV_FILE
-    if not (tmp_path / ".git").exists():
-        git(tmp_path, "init", "-q")
-    result = subprocess.run(
-        ["git", "-c", f"core.excludesFile={rendered / '.gitignore'}", "check-ignore",
-         "--no-index", "--stdin"],
-        cwd=tmp_path, input="\n".join(names), capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert sorted(result.stdout.split()) == sorted(n for n in names if env_file.fullmatch(n))
+    """The upload is `git ls-files --others --exclude-standard`, computed without git, for a
+    repo or for a Space in its folder `a/` (a monorepo: the .gitignore files above count)."""
+    repo = tmp_path_factory.mktemp("ignores")
+    git(repo, "init", "-q")
+    paths = [p for p in paths if not any(o.startswith(p + "/") for o in paths)]  # files only
+    for path in paths:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(path)
+    for where, patterns in ignores.items():
+        target = repo / (where if where.startswith(".git") else f"{where}.gitignore")
+        if any(folder.is_file() for folder in target.parents):
+            continue  # a planted file already holds the folder's name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("\n".join(patterns) + "\n")
+    root = repo / "a" if in_folder and (repo / "a").is_dir() else repo
+    plan = planner.plan_files(root, root / ".env", {})
+    env = {"PATH": os.environ["PATH"], "HOME": str(repo), "GIT_CONFIG_NOSYSTEM": "1"}
+    listed = run("git", "ls-files", "-z", "--others", "--exclude-standard", cwd=root, env=env)
+    assert set(plan.files) == set(filter(None, listed.stdout.split("\0"))), plan
+    if plan.files:
+        checked = subprocess.run(
+            ["git", "check-ignore", "--no-index", "--stdin", "-z"], cwd=root, env=env,
+            input="\0".join(plan.files), capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert checked.stdout == "", checked.stdout  # none of them is ignored
 
 
 def test_the_token_never_goes_to_a_host_that_is_not_the_space(

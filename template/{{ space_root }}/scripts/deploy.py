@@ -13,9 +13,9 @@
 3. secrets and variables: a SecretStr field becomes a Secret, any other a public Variable; only
    what changed is sent. --prune removes only names the template once declared that this app
    no longer reads; other names on the Space are not this app's and are kept.
-4. upload: the repo's files in one commit, never .git, env files (.env, .env.*, *.env, .envrc),
-   virtualenvs or caches; nothing is sent while a file is 10 MiB or more, holds a secret's
-   value (or a secret URL's password), or is a symlink leading out of the repo.
+4. upload: in one commit, the files git would not ignore, never env files, private keys,
+   credentials or caches (scripts/upload_plan.py); nothing is sent while a file is 10 MiB or
+   more, holds a secret's value in any usual encoding, or is a symlink leading out of the repo.
 5. build: wait for the Space to run (--timeout) with stage changes and the build log; on an
    error, the log's last lines and the likely cause.
 6. health: GET /health on the Space, one line per service.
@@ -32,58 +32,41 @@ import importlib
 import os
 import re
 import sys
-import time
 import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a file, Python puts scripts/ on sys.path, not the root
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # the app, and the modules beside this file
+watch = importlib.import_module("space_watch")  # steps 5 and 6
+DeployError = watch.DeployError
 
-WORKING = ("BUILDING", "RUNNING_BUILDING", "APP_STARTING", "RUNNING_APP_STARTING")
-STALE_SECONDS = 15.0  # after a commit the runtime may still show the previous build RUNNING
-SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".cache"}
-ENV_FILE = re.compile(r"(?!\.env\.example$)(\.env(\..*)?|.*\.env|\.envrc)")  # as .gitignore
-# What a Space's log (or its stage) says -> the likely cause.
-HINTS = r"""
-Permission denied|Read-only file system -> uid 1000 may write only to $HOME and /tmp on a Space
-address already in use|Launch timed out|app_port -> the app must listen on 0.0.0.0:7860 (app_port)
-(running|listening) on \D*(?!0\.0\.0\.0:7860\b)[\w.]+:\d -> listen on 0.0.0.0:7860: leave PORT unset
-ConfigError|Invalid configuration|malformed -> a value is malformed: run deploy.py check, fix .env
-No matching distribution|ResolutionImpossible -> a requirement cannot be installed: check the pins
-ModuleNotFoundError|No module named -> a module is missing at runtime: add it to requirements.txt
-COPY failed|failed to compute cache key -> a file the Dockerfile needs is not in the repo
-out of memory|OOMKilled|\bKilled\b -> out of memory: use less, or bigger hardware (--hardware)
-CONFIG_ERROR -> README.md's front matter must say sdk: docker and app_port: 7860
-NO_APP_FILE -> the Space has no Dockerfile: check that it was uploaded
-PAUSED|STOPPED -> the Space is paused or stopped: restart it from its Settings page
-"""
-HINTS = [line.split(" -> ") for line in HINTS.strip().splitlines()]
 PLAN = (
     "Since July 2026 a Docker Space needs a paid plan: PRO for a user "
     "(https://huggingface.co/subscribe/pro), Team or Enterprise for an organization; a 403 may "
     "also mean the token may not create repos there. Subscribe, or deploy under an account "
     "that has one (--space OWNER/NAME)."
 )
-SHOWN: dict[str, Any] = {"secrets": [], "mask": lambda text, secrets: text}  # see load_app
 
 
-class DeployError(Exception):
-    """A failure explained for the user; the message never holds a secret value."""
+class Report:
+    """Prints the report's lines, every secret masked by the app's own logs.mask."""
+
+    def __init__(self) -> None:
+        self.secrets: list[str] = []
+        self.mask: Any = lambda text, secrets: text  # until the app is loaded
+
+    def __call__(self, text: str, indent: int = 6, stream: Any = None) -> None:
+        print(self.mask(" " * indent + text, self.secrets), file=stream or sys.stdout)
 
 
-def say(text: str, indent: int = 6, stream: Any = None) -> None:
-    """A line of the report, every secret masked by the app's own logs.mask."""
-    print(SHOWN["mask"](" " * indent + text, SHOWN["secrets"]), file=stream or sys.stdout)
-
-
-def load_app() -> tuple[str, Any]:
+def load_app(say: Report) -> tuple[str, Any]:
     """The Space id and `<package>.variables`, as pyproject.toml's [tool.hf-space] names them."""
     try:
         table = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hf-space"]
         space_id, package = table["space-id"], table["package"]
-        SHOWN["mask"] = importlib.import_module(f"{package}.logs").mask
+        say.mask = importlib.import_module(f"{package}.logs").mask
         return space_id, importlib.import_module(f"{package}.variables")
     except (ImportError, OSError, ValueError, LookupError, TypeError) as error:
         hint = "pyproject.toml's [tool.hf-space] names space-id and package"
@@ -104,28 +87,29 @@ class Config:
         self.values: dict[str, str] = {}
         self.secrets, self.variables, self.local = [], [], []
         self.never_upload: dict[str, str] = {}  # secret text -> the variable holding it
-        for var in app.env_vars():
-            if var.name.lower() not in found:
+        for var in app.env_vars():  # sent under the name .env uses, one of the field's aliases
+            name = next((n for n in var.names if n.lower() in found), None)
+            if name is None:
                 continue
-            self.values[var.name] = value = found[var.name.lower()]
+            self.values[name] = value = found[name.lower()]
             kind = self.secrets if var.secret else self.variables
-            (kind if var.on_space else self.local).append(var.name)
+            (kind if var.on_space else self.local).append(name)
             if var.secret:
-                self.never_upload |= dict.fromkeys(app.secret_parts(value), var.name)
+                self.never_upload |= dict.fromkeys(app.secret_parts(value), name)
 
 
-def check(args: argparse.Namespace, app: Any) -> Config:
+def check(args: argparse.Namespace, app: Any, say: Report) -> Config:
     """Step 1: every problem at once; raises DeployError before anything is sent."""
     env_file = args.env_file
     shown = env_file.relative_to(ROOT) if env_file.is_relative_to(ROOT) else env_file
     say(f"[1/6] check: {shown} {'and' if env_file.is_file() else 'not found;'} the environment", 0)
     config = Config(app, env_file)
-    SHOWN["secrets"] += list(config.never_upload)
+    say.secrets += list(config.never_upload)
     for name in config.local:
         say(f"skip     {name}: local only, never set on the Space")
     try:
         settings = app.load_settings(str(env_file) if env_file.is_file() else None)
-        problems = [p for p in services(app, settings, config) if not args.code_only]
+        problems = [p for p in services(app, settings, config, say) if not args.code_only]
     except app.ConfigError as error:  # malformed values, each named
         problems = [line.strip() for line in str(error).splitlines()[1:]] or [str(error)]
     for problem in problems:
@@ -137,17 +121,16 @@ def check(args: argparse.Namespace, app: Any) -> Config:
     return config
 
 
-def services(app: Any, settings: Any, config: Config) -> list[str]:
+def services(app: Any, settings: Any, config: Config, say: Report) -> list[str]:
     """What each service still needs; warnings about ports and CORS."""
     problems = []
-    for service in getattr(app, "SERVICE_VARIABLE_SETS", {}):
+    for service in app.SERVICE_VARIABLE_SETS:
         if todo := app.unconfigured(settings, service):
             problems.append(f"{service} is not configured: {todo}")
         else:
-            names = [v.name for v in app.env_vars() if v.service == service]
+            names = [n for v in app.env_vars() if v.service == service for n in v.names]
             say(f"ok       {service}: {', '.join(n for n in names if n in config.values)}")
-    blocked = app.blocked_endpoints(settings) if hasattr(app, "blocked_endpoints") else {}
-    for name, port in blocked.items():
+    for name, port in app.blocked_endpoints(settings).items():
         say(f"warning  {name} uses port {port}, but a Space connects out only on ports 80, 443 "
             "and 8080: prefer the provider's HTTPS endpoint (SECRETS.md)")  # fmt: skip
     local = {"localhost", "127.0.0.1"}
@@ -156,55 +139,19 @@ def services(app: Any, settings: Any, config: Config) -> list[str]:
     return problems
 
 
-def plan_files(env_file: Path, never_upload: dict[str, str]) -> tuple[dict[str, bytes], list[str]]:
-    """(path -> the very bytes to send, paths kept back); DeployError if a file must stay."""
-    files: dict[str, bytes] = {}
-    kept_back, refused = [], []
-    for folder, dirs, names in os.walk(ROOT):  # symlinked folders are listed, never followed
-        here = Path(folder)
-        if "pyvenv.cfg" in names:  # a virtualenv, whatever its name
-            kept_back.append(here.relative_to(ROOT).as_posix() + "/")
-            dirs[:] = []
-            continue
-        dirs[:] = [d for d in sorted(dirs) if d not in SKIP_DIRS and not d.endswith(".egg-info")]
-        links = [here / d for d in dirs if (here / d).is_symlink()]
-        for path in links + [here / name for name in sorted(names)]:
-            name, target = path.relative_to(ROOT).as_posix(), path.resolve()
-            if not target.is_relative_to(ROOT):
-                refused.append(f"{name} is a symlink to {target}, outside the repo: copy in what "
-                               "the Space needs instead")  # fmt: skip
-            elif ENV_FILE.fullmatch(path.name) or ENV_FILE.fullmatch(target.name):
-                kept_back.append(name)
-            elif target.is_file() and target != env_file:
-                refused += judge(name, target, never_upload, files)
-    if refused:
-        raise DeployError("nothing was sent; these files must not leave this machine:\n  "
-                          + "\n  ".join(refused))  # fmt: skip
-    return files, kept_back
-
-
-def judge(name: str, path: Path, secrets: dict[str, str], files: dict[str, bytes]) -> list[str]:
-    """Why the file must stay here, or [] once its bytes are in `files`."""
-    if (size := path.stat().st_size) >= 10 * 1024 * 1024:
-        return [f"{name} is {size / 1024 / 1024:.1f} MiB; a Space repo takes 10 MiB or more "
-                "only through Git LFS/Xet: host it in a model or dataset repo"]  # fmt: skip
-    files[name] = data = path.read_bytes()
-    held = sorted({variable for text, variable in secrets.items() if text.encode() in data})
-    return [f"{name} holds the value of {', '.join(held)}: take it out, or move the file out of "
-            "the repo"] * bool(held)  # fmt: skip
-
-
 def status_of(error: Exception) -> int | None:
     return getattr(getattr(error, "response", None), "status_code", None)
 
 
-class Deploy:
-    def __init__(self, args: argparse.Namespace, app: Any) -> None:
+class Deploy(watch.Watch):
+    def __init__(self, args: argparse.Namespace, app: Any, say: Report) -> None:
         self.args, self.app, self.space, self.dry = args, app, args.space, args.dry_run
+        self.say = say
         self.url, self.host = (args.space_url or "").rstrip("/"), ""
 
     def run(self) -> int:
-        config = check(self.args, self.app)
+        say = self.say
+        config = check(self.args, self.app, say)
         if self.args.command == "check":
             say(f"secrets:   {', '.join(config.secrets) or 'none'}", indent=0)
             say(f"variables: {', '.join(config.variables) or 'none'}", indent=0)
@@ -217,16 +164,20 @@ class Deploy:
         logging.set_verbosity_error()
         token = get_token()  # HF_OIDC_RESOURCE, HF_TOKEN, then the login of `hf auth login`
         if token:
-            SHOWN["secrets"].append(token)
+            say.secrets.append(token)
             config.never_upload[token] = "your Hugging Face token"
-        files, kept_back = plan_files(self.args.env_file.resolve(), config.never_upload)
+        planner = importlib.import_module("upload_plan")  # scripts/, beside this file
+        plan = planner.plan_files(ROOT, self.args.env_file.resolve(), config.never_upload)
+        if plan.refused:
+            raise DeployError("nothing was sent; these files must not leave this machine:\n  "
+                              + "\n  ".join(plan.refused))  # fmt: skip
         if not token and not self.dry:
             raise DeployError("no Hugging Face token: set HF_TOKEN to a write token "
                               "(https://huggingface.co/settings/tokens) or run `hf auth login`. "
                               "Nothing was sent.")  # fmt: skip
         self.api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)
         try:
-            return self.deploy(config, files, kept_back, token)
+            return self.deploy(config, plan, token)
         except httpx2.TransportError as error:  # refused, unknown host, timeout: say where
             reason = " ".join(str(error).split()) or type(error).__name__
             raise DeployError(f"cannot reach the Hub at {self.api.endpoint}: {reason}") from None
@@ -237,21 +188,21 @@ class Deploy:
         """A change on the Space; a dry run only says what it would change."""
         return None if self.dry else getattr(self.api, method)(self.space, *args, **kwargs)
 
-    def deploy(self, config: Config, files: dict[str, bytes], kept_back: list[str], token) -> int:
-        say(f"[2/6] space: {self.space}" + " (dry run: read, never written)" * self.dry, 0)
-        if not token:
-            say("no token: what the Space holds, and what --prune would remove, is unknown")
+    def deploy(self, config: Config, plan: Any, token: str | None) -> int:
+        self.say(f"[2/6] space: {self.space}" + " (dry run: read, never written)" * self.dry, 0)
         if token:
             self.whoami()
+        else:
+            self.say("no token: what the Space holds, and what --prune would remove, is unknown")
         info = self.space_info() if token else None
         if info is None:
             self.create(config)
             info = None if self.dry else self.space_info()  # the new Space's host and commit
         else:
             self.update(config)
-        committed = self.upload(files, kept_back, previous=getattr(info, "sha", None))
+        committed = self.upload(plan, previous=info.sha if info else None)
         if self.dry:
-            say("Dry run done: nothing was written.", indent=0)
+            self.say("Dry run done: nothing was written.", indent=0)
             return 0
         self.wait(committed)
         return self.health(token)
@@ -263,7 +214,7 @@ class Deploy:
             refused = DeployError("the Hub refused the token (401): set HF_TOKEN to a valid one")
             raise (refused if status_of(error) == 401 else error) from None
         role = me.get("auth", {}).get("accessToken", {}).get("role")
-        say(f"token    {me.get('name')} ({role or 'unknown role'})")
+        self.say(f"token    {me.get('name')} ({role or 'unknown role'})")
         if role == "read" and not self.dry:
             raise DeployError("the token is read-only: deploying needs a write token")
 
@@ -284,10 +235,10 @@ class Deploy:
         if self.args.code_only:
             raise DeployError(f"{self.space} does not exist: deploy once from your machine first")
         visibility = "private" if self.args.private else "public"
-        say(f"create   sdk docker, {visibility}, {self.args.hardware or 'cpu-basic'}")
-        helps = {v.name: {"description": v.help} if v.help else {} for v in self.app.env_vars()}
+        self.say(f"create   sdk docker, {visibility}, {self.args.hardware or 'cpu-basic'}")
+        helps = {n: {"description": v.help} for v in self.app.env_vars() for n in v.names if v.help}
         secrets, variables = (
-            [{"key": name, "value": config.values[name], **helps[name]} for name in names]
+            [{"key": name, "value": config.values[name], **helps.get(name, {})} for name in names]
             for names in (config.secrets, config.variables)
         )
         try:  # the values come with the Space: its first build has them, and no restarts
@@ -297,21 +248,20 @@ class Deploy:
                 space_secrets=secrets, space_variables=variables,
             )  # fmt: skip
         except OSError as error:
-            if status_of(error) not in (402, 403):
+            if (status := status_of(error)) not in (402, 403):
                 raise
-            status = status_of(error)
             raise DeployError(
                 f"the Hub refused to create {self.space} ({status}). {PLAN}"
             ) from None
-        say("[3/6] secrets and variables: set with the new Space; names only", 0)
+        self.say("[3/6] secrets and variables: set with the new Space; names only", 0)
         self.tidy(config, set(), {})
 
     def update(self, config: Config) -> None:
-        say("exists   sdk docker (--private and --hardware apply at creation only)")
+        self.say("exists   sdk docker (--private and --hardware apply at creation only)")
         if self.args.code_only:
-            say("[3/6] secrets and variables: kept as set on the Space (--code-only)", 0)
+            self.say("[3/6] secrets and variables: kept as set on the Space (--code-only)", 0)
             return
-        say("[3/6] secrets and variables: names only, values are never shown", 0)
+        self.say("[3/6] secrets and variables: names only, values are never shown", 0)
         secrets = set(self.api.get_space_secrets(self.space))
         variables = {k: v.value for k, v in self.api.get_space_variables(self.space).items()}
         for name in config.secrets:  # a secret's value is never read back: always sent
@@ -329,33 +279,32 @@ class Deploy:
         """Say what step 3 sent, then prune: only names the template declared, never others."""
         would = "would " * self.dry
         for name in config.secrets:
-            say(f"secret   {name}" + ": updated" * (name in secrets))
+            self.say(f"secret   {name}" + ": updated" * (name in secrets))
             if name in variables:
-                say(f"{would}remove the public variable {name}: it is a secret")
+                self.say(f"{would}remove the public variable {name}: it is a secret")
         for name in config.variables:
             state = {None: "", config.values[name]: ": unchanged"}.get(variables.get(name))
-            say(f"variable {name}{': updated' if state is None else state}")
-        reads = {v.name for v in self.app.env_vars() if v.on_space}
+            self.say(f"variable {name}{': updated' if state is None else state}")
+        reads = {name for v in self.app.env_vars() if v.on_space for name in v.names}
         on_space = secrets | set(variables)
         if unset := sorted(on_space & (reads - set(config.values))):
-            say(f"kept     {', '.join(unset)}: on the Space, not set locally")
+            self.say(f"kept     {', '.join(unset)}: on the Space, not set locally")
         for name in sorted(on_space - reads):
             if name not in self.app.TEMPLATE_VARIABLES:
-                say(f"kept     {name}: not read by this app, kept")
+                self.say(f"kept     {name}: not read by this app, kept")
             elif self.args.prune:
                 self.write(f"delete_space_{'secret' if name in secrets else 'variable'}", name)
-                say(f"{would}prune {name}")
+                self.say(f"{would}prune {name}")
             else:
-                say(f"stale    {name}: this app no longer reads it (--prune removes it)")
+                self.say(f"stale    {name}: this app no longer reads it (--prune removes it)")
 
-    def upload(self, files: dict[str, bytes], kept_back: list[str], previous: str | None):
+    def upload(self, plan: Any, previous: str | None) -> str | None:
         from huggingface_hub import CommitOperationAdd
 
+        say, files = self.say, plan.files
         say(f"[4/6] upload: {len(files)} files, {sum(map(len, files.values())) / 1000:.1f} kB", 0)
-        for name, data in files.items() if self.dry else ():
-            say(f"{name}  ({len(data) / 1000:.1f} kB)")
-        if kept_back:
-            say(f"kept back {', '.join(kept_back)}")
+        for line in plan.report(listing=self.dry):
+            say(line)
         # The very bytes planned and scanned, never the client's own pick of the folder.
         operations = [CommitOperationAdd(name, data) for name, data in files.items()]
         message = "Deploy with scripts/deploy.py"
@@ -365,95 +314,6 @@ class Deploy:
         elif commit:
             say(f"commit   {commit.oid[:12]}")
         return commit.oid if commit and commit.oid != previous else None
-
-    def wait(self, committed: str | None) -> None:
-        say(f"[5/6] build: waiting up to {self.args.timeout:g} s for the Space to run", 0)
-        started, stage, shown, fresh = time.monotonic(), None, 0, committed is None
-        while True:
-            runtime = self.api.get_space_runtime(self.space)
-            elapsed, last, stage = time.monotonic() - started, stage, str(runtime.stage)
-            if stage != last:
-                say(f"{elapsed:5.0f} s  {stage}")
-            if stage in ("BUILDING", "RUNNING_BUILDING"):  # the build log, as it comes
-                lines = self.log(build=True)
-                for text in lines[shown:] if len(lines) >= shown else lines:
-                    say(f"| {text}")
-                shown = len(lines)
-            # The commit's build shows as a working stage or as the runtime's sha; before
-            # that, RUNNING may be the previous build.
-            fresh = fresh or stage in WORKING or runtime.raw.get("sha") == committed
-            if stage not in WORKING and (fresh or elapsed > STALE_SECONDS):
-                break
-            if elapsed > self.args.timeout:
-                raise DeployError(f"the Space is still {stage} after {self.args.timeout:g} s: "
-                                  "rerun with a longer --timeout (nothing is undone)")  # fmt: skip
-            time.sleep(self.args.poll_interval)
-        if stage != "RUNNING":
-            self.failed(stage, str(runtime.raw.get("errorMessage") or ""))
-        say(f"running after {elapsed:.0f} s")
-
-    def log(self, build: bool) -> list[str]:
-        try:  # not following: what the Hub holds now
-            return [text.rstrip() for text in self.api.fetch_space_logs(self.space, build=build)]
-        except Exception:  # the log is a courtesy: the stage decides, and says what failed
-            return []
-
-    def failed(self, stage: str, message: str) -> None:
-        kind = "run" if stage == "RUNTIME_ERROR" else "build"
-        lines = self.log(build=kind == "build")[-25:]
-        if message:
-            say(f"the Hub says: {message}")
-        say(f"last {len(lines)} lines of the {kind} log:")
-        for text in lines:
-            say(f"| {text}")
-        for cause in likely_causes(self.app, "\n".join([stage, message, *lines])):
-            say(f"likely cause: {cause}")
-        raise DeployError(f"the Space stopped at {stage}; see the log above")
-
-    def health(self, token: str | None) -> int:
-        url = f"{self.url}/health"
-        say(f"[6/6] health: GET {url}", 0)
-        host = urlsplit(url).netloc  # a private Space wants the token: only its own host gets it
-        own = host.endswith(".hf.space") or host == urlsplit(self.host).netloc
-        for attempt in range(6):
-            status, body = get_health(url, token if own else None)
-            if status == 200 or attempt == 5:
-                break
-            time.sleep(self.args.poll_interval)
-        say(f"status   {status or f'unreachable ({body})'}")
-        for name, result in (body.get("services") or {} if isinstance(body, dict) else {}).items():
-            result = result if isinstance(result, dict) else {"status": result}
-            ms = "-" if result.get("latency_ms") is None else f"{result['latency_ms']} ms"
-            say(f"{name:<14}{result.get('status', '?'):<14}{ms:>9}  {result.get('detail') or ''}")
-        if status in (401, 403):
-            raise DeployError(f"{url} answered {status}: a private Space answers only with a "
-                              "token, which goes only to the host the Hub names for it")  # fmt: skip
-        if status != 200:
-            raise DeployError(f"{url} answered {status or body}: the Space runs but is not ready; "
-                              "the lines above name each service (SECRETS.md)")  # fmt: skip
-        say(f"Deployed: {self.url} (your frontend's API URL; CORS_ORIGINS must hold its origin)", 0)
-        return 0
-
-
-def get_health(url: str, token: str | None) -> tuple[int | None, Any]:
-    from huggingface_hub.utils import get_session
-
-    try:
-        answer = get_session().get(
-            url, headers={"Authorization": f"Bearer {token}"} if token else {}
-        )
-    except Exception as error:  # refused, unknown host, timeout
-        return None, error
-    try:
-        return answer.status_code, answer.json()
-    except ValueError:
-        return answer.status_code, answer.text[:200]
-
-
-def likely_causes(app: Any, text: str) -> list[str]:
-    hints = [hint for pattern, hint in HINTS if re.search(pattern, text, re.IGNORECASE)]
-    names = [v.name for v in app.env_vars() if re.search(rf"\b{v.name}\b", text)]
-    return hints + [f"the log names {', '.join(names)} (see SECRETS.md)"] * bool(names)
 
 
 def parse_args(argv: list[str] | None, space_id: str) -> argparse.Namespace:
@@ -484,9 +344,10 @@ def parse_args(argv: list[str] | None, space_id: str) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # each line as it happens, in CI logs too
+    say = Report()
     try:
-        space_id, app = load_app()
-        return Deploy(parse_args(argv, space_id), app).run()
+        space_id, app = load_app(say)
+        return Deploy(parse_args(argv, space_id), app, say).run()
     except (DeployError, KeyboardInterrupt) as error:
         say(f"error: {error or 'interrupted; rerunning is safe'}", 0, sys.stderr)
     except Exception as error:  # never a traceback: it could quote a secret
