@@ -108,7 +108,7 @@ PSYCOPG_SESSION = """
             other.execute("NOTIFY jobs, 'hello'")
             other.commit()
         heard = [n.payload for n in connection.notifies(timeout=10, stop_after=1)]
-        ssl_in_session = connection.info.ssl_in_use
+        ssl_in_session = connection.pgconn.ssl_in_use
     print(json.dumps({
         "transport": neon.transport(settings), "rows": rows, "heard": heard,
         "ssl_in_session": ssl_in_session,
