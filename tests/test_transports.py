@@ -207,7 +207,7 @@ def test_readiness_on_a_space_goes_through_the_bridge(
     env = clean_env(
         PORT=str(port), SPACE_ID="someone/some-space", SPACE_HOST="someone-some-space.hf.space",
         DATABASE_URL=neon_url(postgres), NEON_WEBSOCKET_URL=neon.url,
-        SSL_CERT_FILE=str(ca.ca_file), HEALTH_CACHE_SECONDS="0",
+        SSL_CERT_FILE=str(ca.ca_file), HEALTH_CACHE_SECONDS="0.2",
     )  # fmt: skip
     process, _ = start_app(python, project, env, tmp_path / "app.log", port)
     try:
