@@ -134,10 +134,12 @@ def test_psycopg_code_runs_unchanged_through_the_bridge(
     assert set(neon.hosts) == {f"127.0.0.1:{neon.port}"}
 
 
-def test_the_bridge_refuses_an_endpoint_it_cannot_verify(
-    python: Path, project: Path, postgres: PostgresServer, neon: NeonWebSocketStandin
+def test_readiness_names_why_the_websocket_did_not_open(
+    python: Path, project: Path, postgres: PostgresServer, neon: NeonWebSocketStandin, ca: TestCA
 ) -> None:
-    """Without the test CA trusted, the TLS handshake fails and nothing reaches PostgreSQL."""
+    """An endpoint whose certificate is not trusted, or a wrong path: the check fails with the
+    WebSocket's reason (not psycopg's "server closed the connection"), and nothing reached
+    PostgreSQL."""
     script = """
         import json
         from app.services import neon
@@ -150,11 +152,15 @@ def test_the_bridge_refuses_an_endpoint_it_cannot_verify(
         except Exception as error:
             print(json.dumps(describe_failure(error)))
     """
-    detail = run_in_project(
+    untrusted = run_in_project(
         python, project, script, DATABASE_URL=neon_url(postgres), NEON_WEBSOCKET_URL=neon.url
     )
-    assert detail != "ok"
-    assert "OperationalError" in detail, detail
+    assert untrusted == "WebSocket endpoint: unavailable (SSLCertVerificationError)"
+    wrong_path = run_in_project(
+        python, project, script, DATABASE_URL=neon_url(postgres),
+        NEON_WEBSOCKET_URL=neon.url.replace("/v2", "/v1"), SSL_CERT_FILE=str(ca.ca_file),
+    )  # fmt: skip
+    assert wrong_path == "WebSocket endpoint: not found (InvalidStatus)"
     assert neon.connections == 0
 
 
