@@ -13,7 +13,7 @@ import os
 import subprocess
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from engines import PostgresServer, free_port, stop_process
 from standins import ElasticsearchStandin, QdrantStandin
 from standins.neon_ws import NeonWebSocketStandin
 from standins.tls import TestCA, TlsFront
-from support import http_get, render, start_app
+from support import FRAMEWORKS, http_get, render, start_app
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +39,23 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def python(project: Path, project_venvs) -> Path:
     return project_venvs.python_for(project)
+
+
+@pytest.fixture(scope="module")
+def app_for(
+    tmp_path_factory: pytest.TempPathFactory, project: Path, python: Path, project_venvs
+) -> Callable[[str], tuple[Path, Path]]:
+    """app_for(framework) -> (python, project): Flask's render has Neon only (gevent workers)."""
+    made = {"fastapi": (python, project)}
+
+    def get(framework: str) -> tuple[Path, Path]:
+        if framework not in made:
+            destination = tmp_path_factory.mktemp(f"transports-{framework}") / "space"
+            rendered = render(destination, framework=framework, services=["neon"])
+            made[framework] = (project_venvs.python_for(rendered), rendered)
+        return made[framework]
+
+    return get
 
 
 @pytest.fixture(scope="module")
@@ -201,14 +218,16 @@ def test_the_transport_follows_the_url_form(python: Path, project: Path) -> None
     ]
 
 
+@pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_readiness_on_a_space_goes_through_the_bridge(
-    python: Path,
-    project: Path,
+    framework: str,
+    app_for: Callable[[str], tuple[Path, Path]],
     postgres: PostgresServer,
     neon: NeonWebSocketStandin,
     ca: TestCA,
     tmp_path: Path,
 ) -> None:
+    python, project = app_for(framework)
     port = free_port()
     env = clean_env(
         PORT=str(port), SPACE_ID="someone/some-space", SPACE_HOST="someone-some-space.hf.space",
