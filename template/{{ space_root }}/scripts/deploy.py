@@ -149,7 +149,7 @@ def services(app: Any, settings: Any, config: Config) -> list[str]:
     blocked = app.blocked_endpoints(settings) if hasattr(app, "blocked_endpoints") else {}
     for name, port in blocked.items():
         say(f"warning  {name} uses port {port}, but a Space connects out only on ports 80, 443 "
-            "and 8080: prefer the provider's HTTPS endpoint (SECRETS.md)")  # fmt: skip
+            f"and 8080: {app.space_fix(name)}")  # fmt: skip
     local = {"localhost", "127.0.0.1"}
     if {urlsplit(origin).hostname for origin in settings.cors_origins} <= local:
         say("warning  CORS_ORIGINS holds only local origins: add your frontend's exact origin")
