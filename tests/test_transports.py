@@ -119,6 +119,11 @@ PSYCOPG_SESSION = """
         except RuntimeError:
             pass
         rows = connection.execute("SELECT body FROM notes").fetchall()
+        prepared = connection.execute(
+            "SELECT %s::int + 1", [41], prepare=True
+        ).fetchone()[0]
+        with connection.cursor().copy("COPY (SELECT 'copied') TO STDOUT") as copy:
+            copied = [bytes(row).decode() for row in copy]
         connection.execute("LISTEN jobs")
         connection.commit()
         with neon.connect(settings) as other:
@@ -128,6 +133,7 @@ PSYCOPG_SESSION = """
         ssl_in_session = connection.pgconn.ssl_in_use
     print(json.dumps({
         "transport": neon.transport(settings), "rows": rows, "heard": heard,
+        "prepared": prepared, "copied": copied,
         "ssl_in_session": ssl_in_session,
     }))
 """
@@ -144,6 +150,7 @@ def test_psycopg_code_runs_unchanged_through_the_bridge(
     assert result["transport"] == "websocket"
     assert result["rows"] == [["kept"]], "a transaction's rollback must hold through the tunnel"
     assert result["heard"] == ["hello"], "LISTEN/NOTIFY must work through the tunnel"
+    assert (result["prepared"], result["copied"]) == (42, ["copied\n"])
     # No TLS inside the tunnel (the wss:// is the TLS), as on Neon's endpoint.
     assert result["ssl_in_session"] is False
     # check + the session + the NOTIFY connection: three WebSockets, all on /v2.
