@@ -22,12 +22,15 @@ __all__ = ["TestCA", "TlsFront", "pipe"]
 
 
 class TestCA:
-    """A CA and one server certificate (127.0.0.1, localhost and ``names``), as PEM files in
-    ``directory``: ``ca_file`` for clients, ``server_context()`` for servers."""
+    """A CA and one server certificate (127.0.0.1, localhost, ``names`` and ``addresses``), as
+    PEM files in ``directory``: ``ca_file`` for clients, ``server_context()`` for servers.
+    ``names``/``addresses``: e.g. a host name or gateway address a container uses."""
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, directory: Path, names: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, directory: Path, names: tuple[str, ...] = (), addresses: tuple[str, ...] = ()
+    ) -> None:
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
@@ -53,6 +56,7 @@ class TestCA:
         )  # fmt: skip
         alt_names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
         alt_names += [x509.DNSName(name) for name in names]
+        alt_names += [x509.IPAddress(ipaddress.ip_address(address)) for address in addresses]
         cert = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
@@ -93,18 +97,20 @@ def pipe(source: socket.socket, sink: socket.socket) -> None:
 
 
 class TlsFront:
-    """TLS on ``port`` (picked by the kernel), plain TCP to 127.0.0.1:``target_port``."""
+    """TLS on ``host``:``port`` (the port picked by the kernel), plain TCP to
+    127.0.0.1:``target_port``."""
 
-    def __init__(self, ca: TestCA, target_port: int) -> None:
+    def __init__(self, ca: TestCA, target_port: int, host: str = "127.0.0.1") -> None:
         self.context = ca.server_context()
         self.target_port = target_port
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.host = host
+        self._listener = socket.create_server((host, 0))
         self.port: int = self._listener.getsockname()[1]
         self._thread = threading.Thread(target=self._accept, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"https://{self.host}:{self.port}"
 
     def _accept(self) -> None:
         while True:
