@@ -97,7 +97,8 @@ of Neon's serverless driver. (Neon's other 443 transport, SQL over HTTPS at `/sq
 one statement per request and no Python Postgres driver speaks it, so it would mean rewriting
 your queries.) On a Space the app starts a bridge: a listener on 127.0.0.1 that carries each
 psycopg connection through its own WebSocket. `neon.connect()` and the readiness check point
-psycopg at the bridge; your code does not change.
+psycopg at the bridge; open your connections with `neon.connect()` (a `psycopg.connect()` of
+`DATABASE_URL` itself would still go to 5432) and the rest of your code does not change.
 
 - **When:** `NEON_TRANSPORT=auto` (the default) uses the WebSocket when `SPACE_ID` is set and
   `DATABASE_URL` names no port, or when `NEON_WEBSOCKET_URL` is set; otherwise it connects
