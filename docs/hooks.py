@@ -108,7 +108,9 @@ psycopg at the bridge; open your connections with `neon.connect()` (a `psycopg.c
   protocol, one session per connection: transactions, prepared statements, `COPY`, and
   `LISTEN`/`NOTIFY` (tested; use the non-pooler host for `LISTEN`, as on a direct connection,
   since the pooler runs in transaction mode).
-- **What changes:** TLS is the WebSocket's, verified against the image's CA certificates.
+- **What changes:** TLS is the WebSocket's, verified against the image's CA certificates, and
+  capped at TLS 1.2 (Neon's proxy allows 1.2 and 1.3): with TLS 1.3, the session tickets that
+  arrive after the handshake stalled about one connection in 30 in the Python WebSocket client.
   Inside it Neon's proxy asks for the password in clear text (it allows that only on
   WebSockets), which channel binding refuses, so the bridge turns channel binding off for that
   hop; there is no TLS inside the tunnel to bind to.

@@ -259,6 +259,36 @@ def test_readiness_on_a_space_goes_through_the_bridge(
         stop_process(process, within=10)
 
 
+MANY_CONNECTIONS = """
+    import json, time
+    from app.services import neon
+    from app.variables import load_settings
+
+    settings = load_settings(env_file=None)
+    worst = 0.0
+    for _ in range(100):
+        started = time.perf_counter()
+        with neon.connect(settings, timeout=5) as connection:
+            connection.execute("SELECT 1").fetchone()
+        worst = max(worst, time.perf_counter() - started)
+    print(json.dumps(worst))
+"""
+
+
+def test_a_hundred_connections_in_a_row_never_stall(
+    python: Path, project: Path, postgres: PostgresServer, neon: NeonWebSocketStandin, ca: TestCA
+) -> None:
+    """With TLS 1.3 about one bridged connection in 30 stalled until psycopg's timeout (the
+    WebSocket client read session tickets while the upgrade request was written)."""
+    worst = run_in_project(
+        python, project, MANY_CONNECTIONS,
+        DATABASE_URL=neon_url(postgres), NEON_WEBSOCKET_URL=neon.url,
+        SSL_CERT_FILE=str(ca.ca_file),
+    )  # fmt: skip
+    assert neon.connections == 100
+    assert worst < 4, f"a connection took {worst:.1f} s"
+
+
 LATENCY = """
     import json, statistics, time
     import psycopg
