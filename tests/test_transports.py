@@ -266,7 +266,7 @@ MANY_CONNECTIONS = """
 
     settings = load_settings(env_file=None)
     worst = 0.0
-    for _ in range(100):
+    for _ in range(300):
         started = time.perf_counter()
         with neon.connect(settings, timeout=5) as connection:
             connection.execute("SELECT 1").fetchone()
@@ -275,17 +275,18 @@ MANY_CONNECTIONS = """
 """
 
 
-def test_a_hundred_connections_in_a_row_never_stall(
+def test_three_hundred_connections_in_a_row_never_stall(
     python: Path, project: Path, postgres: PostgresServer, neon: NeonWebSocketStandin, ca: TestCA
 ) -> None:
-    """With TLS 1.3 about one bridged connection in 30 stalled until psycopg's timeout (the
-    WebSocket client read session tickets while the upgrade request was written)."""
+    """With TLS 1.3 some bridged connections stalled until psycopg's timeout (one in 3 to one
+    in 100 here: the WebSocket client read session tickets while the upgrade request was
+    written). 300 in a row caught it where 100 once did not."""
     worst = run_in_project(
         python, project, MANY_CONNECTIONS,
         DATABASE_URL=neon_url(postgres), NEON_WEBSOCKET_URL=neon.url,
         SSL_CERT_FILE=str(ca.ca_file),
     )  # fmt: skip
-    assert neon.connections == 100
+    assert neon.connections == 300
     assert worst < 4, f"a connection took {worst:.1f} s"
 
 
