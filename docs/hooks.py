@@ -68,26 +68,69 @@ SAMPLE_BAD_ANSWERS: dict[str, list[str]] = {
 # What the catalogue's one-line fields cannot say: how each provider's values trip people up.
 PITFALLS: dict[str, str] = {
     "qdrant": """
-- The console's cluster URL ends in `:6333`, and a URL without a port gets `:6333` from the
-  client too. Port 6333 is not one a Space may connect out on (see Ports above): if `/health`
-  reports a timeout for `qdrant` on the Space while it answers locally, the port is the cause.
+- **On a Space, give the cluster URL without a port.** The console shows it with `:6333`, a
+  port a Space cannot connect out on. Qdrant Cloud serves the same REST API on 443 (Qdrant's
+  own guide to monitoring a managed cluster with Prometheus scrapes it at `<cluster>:443`), so
+  `https://<cluster>.cloud.qdrant.io` works from a Space and from your laptop.
+- The URL means what it says: qdrant-client alone adds `:6333` to a URL without a port, so the
+  generated module passes the URL's own port (443 for `https`, 80 for `http`). A local Qdrant
+  keeps its port in the URL: `http://localhost:6333`.
 - A Qdrant Cloud cluster needs `QDRANT_API_KEY`; a local Qdrant without auth does not.
 - With `QDRANT_COLLECTION` set, readiness fails until that collection exists. A new cluster is
   empty: run your ingestion against the cloud URL from your machine first.
 """,
     "neon": """
-- Paste the connection string exactly as the console shows it. `sslmode=require` and
-  `channel_binding=require` stay in the URL; psycopg 3 (libpq 16 and later) accepts both, so
-  removing them fixes nothing and weakens the connection.
+- Paste the connection string exactly as the console shows it, **without a port**.
+  `sslmode=require` and `channel_binding=require` stay in the URL; removing them fixes nothing.
 - Prefer the **pooled** string: its host has `-pooler` after the endpoint id
   (`ep-...-pooler.<region>.aws.neon.tech`). Several app workers and the readiness probe each
   open connections; the pooler keeps them within the compute's limit.
 - A Neon compute suspends when idle and takes a moment to wake: the first `SELECT 1` after a
   pause is slower. Readiness results are cached for `HEALTH_CACHE_SECONDS`, so frequent probes
   do not keep the compute awake (and billed).
-- Postgres listens on 5432, which is not among the ports a Space may connect out on. The app
-  warns about it at startup on the Space and `/health` adds the hint when the connection times
-  out.
+
+## How the app reaches Neon from a Space
+
+Postgres listens on 5432, which a Space cannot connect out on. Neon's proxy also speaks the
+Postgres wire protocol inside a WebSocket at `wss://<endpoint host>/v2` on 443: the transport
+of Neon's serverless driver. (Neon's other 443 transport, SQL over HTTPS at `/sql`, answers
+one statement per request and no Python Postgres driver speaks it, so it would mean rewriting
+your queries.) On a Space the app starts a bridge: a listener on 127.0.0.1 that carries each
+psycopg connection through its own WebSocket. `neon.connect()` and the readiness check point
+psycopg at the bridge; open your connections with `neon.connect()` (a `psycopg.connect()` of
+`DATABASE_URL` itself would still go to 5432) and the rest of your code does not change.
+
+- **When:** `NEON_TRANSPORT=auto` (the default) uses the WebSocket when `SPACE_ID` is set and
+  `DATABASE_URL` names no port, or when `NEON_WEBSOCKET_URL` is set; otherwise it connects
+  directly, so a plain `postgresql://` URL (with or without a port) works locally as before.
+  `NEON_TRANSPORT=websocket` tries the Space's way from your machine; `direct` turns it off.
+- **What works:** everything a session does, because the tunnel carries the unchanged wire
+  protocol, one session per connection: transactions, prepared statements, `COPY`, and
+  `LISTEN`/`NOTIFY` (tested; use the non-pooler host for `LISTEN`, as on a direct connection,
+  since the pooler runs in transaction mode).
+- **What changes:** TLS is the WebSocket's, verified against the image's CA certificates, and
+  capped at TLS 1.2 (Neon's proxy allows 1.2 and 1.3): with TLS 1.3, the session tickets that
+  arrive after the handshake stalled about one connection in 30 in the Python WebSocket client.
+  Inside it Neon's proxy asks for the password in clear text (it allows that only on
+  WebSockets), which channel binding refuses, so the bridge turns channel binding off for that
+  hop; there is no TLS inside the tunnel to bind to.
+- **Failures** name the WebSocket's reason, e.g. `WebSocket endpoint: not found
+  (InvalidStatus)` or `WebSocket endpoint: unavailable (SSLCertVerificationError)`, instead of
+  psycopg's "server closed the connection unexpectedly".
+
+Latency, measured by `tests/test_transports.py` on loopback (a TLS WebSocket stand-in in front
+of a real PostgreSQL, on a loaded 2-core machine), so it is the bridge's own cost; the network
+to Neon comes on top of both:
+
+| Median of | Through the bridge | Direct |
+|-----------|--------------------|--------|
+| 10 new connections + `SELECT 1` | 16.3 ms | 14.3 ms |
+| 50 `SELECT 1` on open connections | 0.52 ms | 0.17 ms |
+
+A new connection pays one TLS handshake and one WebSocket upgrade more (a few ms here; the
+loaded machine's noise is as large: another run gave 20.9 ms bridged, 24.7 ms direct); each
+round trip pays about 0.4 ms for two thread hops. Keep connections open (a pool) for chatty
+work.
 """,
     "elasticsearch": """
 - **Client and server majors must match.** The 9.x client sends
@@ -99,19 +142,24 @@ PITFALLS: dict[str, str] = {
   `https://user:password@host.bonsaisearch.net:443`. Paste it whole as `ELASTICSEARCH_URL` (a
   Secret). Splitting it into host, port, user and password (the split form) works too, but one
   URL is one thing to get right.
+- **Ports:** Bonsai's URL ends in `:443`, and Elastic Cloud's Elasticsearch endpoint is served
+  on 443 (older deployments show `:9243`, which Elastic Cloud also serves; use `:443` on a
+  Space). A self-managed cluster on 9200 is out of a Space's reach.
 - Readiness calls `info()`, not `ping()`: `ping()` turns an authentication or version error into
   a bare `False`, hiding the cause.
 - A new cluster is empty: a search returning nothing after a deploy usually means the index
   was never filled, not that the app is broken.
 """,
     "redis": """
+- **On a Space, use the Upstash REST form.** Redis listens on 6379, which a Space cannot
+  connect out on. Upstash's **REST API runs over HTTPS on 443**: set `UPSTASH_REDIS_REST_URL`
+  and `UPSTASH_REDIS_REST_TOKEN` (Upstash console > your database > REST API) and unset
+  `REDIS_URL`/`REDIS_HOST`. The app's startup warning and `deploy.py check` propose exactly
+  this when they see a TCP form on 6379. `get_client()` then returns an `upstash_redis.Redis`,
+  whose commands are named as redis-py's; each command is one HTTPS request.
 - **Upstash is TLS-only.** Its URL scheme is `rediss://` (two s); `redis://` to an Upstash
   host fails, because the server expects a TLS handshake first. In the host form, keep
   `REDIS_TLS=true`.
-- Redis listens on 6379, which is not among the ports a Space may connect out on. Upstash also
-  has a **REST API over HTTPS on 443**: set `UPSTASH_REDIS_REST_URL` and
-  `UPSTASH_REDIS_REST_TOKEN` instead (and no `REDIS_URL`/`REDIS_HOST`) and the app talks to it
-  through `upstash-redis`, reachable from any Space.
 - The three forms are alternatives: configure one. When a TCP form is set, it is used.
 """,
     "groq": """

@@ -64,9 +64,13 @@ SERVICES: dict[str, dict[str, Any]] = {
         "flavors": None,
     },
     "neon": {
-        "variables": {"DATABASE_URL": SECRET_REQUIRED},  # holds the password
+        "variables": {
+            "DATABASE_URL": SECRET_REQUIRED,  # holds the password
+            "NEON_TRANSPORT": PUBLIC_OPTIONAL,
+            "NEON_WEBSOCKET_URL": SECRET_OPTIONAL,  # a URL: it could carry credentials
+        },
         "forms": None,
-        "requirements": {"psycopg"},
+        "requirements": {"psycopg", "websockets"},  # websockets: the bridge to Neon's 443
         "flavors": None,
     },
     "elasticsearch": {

@@ -162,10 +162,14 @@ def test_each_service_page_holds_its_catalogue_entry(site: Path, name: str) -> N
 
 def test_service_pages_apply_the_outbound_port_rule(site: Path) -> None:
     neon = page_text(site, "reference/services/neon")
-    assert "DATABASE_URL as in the example: port 5432, not a port a Space can reach" in neon
+    # As Neon's console gives it (no port): Neon's WebSocket endpoint on 443 from a Space.
+    assert "DATABASE_URL as in the example: port 443, a port a Space can reach" in neon
     assert "sslmode" in neon and "channel_binding" in neon and "-pooler" in neon
     redis = page_text(site, "reference/services/redis")
     assert "UPSTASH_REDIS_REST_URL as in the example: port 443, a port a Space can reach" in redis
+    assert "REDIS_URL as in the example: port 6379, not a port a Space can reach" in redis
+    qdrant = page_text(site, "reference/services/qdrant")
+    assert "QDRANT_URL as in the example: port 443, a port a Space can reach" in qdrant
     assert "rediss://" in redis
 
 

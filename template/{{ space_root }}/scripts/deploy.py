@@ -132,7 +132,7 @@ def services(app: Any, settings: Any, config: Config, say: Report) -> list[str]:
             say(f"ok       {service}: {', '.join(n for n in names if n in config.values)}")
     for name, port in app.blocked_endpoints(settings).items():
         say(f"warning  {name} uses port {port}, but a Space connects out only on ports 80, 443 "
-            "and 8080: prefer the provider's HTTPS endpoint (SECRETS.md)")  # fmt: skip
+            f"and 8080: {app.space_fix(name)}")  # fmt: skip
     local = {"localhost", "127.0.0.1"}
     if {urlsplit(origin).hostname for origin in settings.cors_origins} <= local:
         say("warning  CORS_ORIGINS holds only local origins: add your frontend's exact origin")
