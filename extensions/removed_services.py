@@ -76,10 +76,10 @@ def kept_imported_modules(package: str) -> None:
         ]
         theirs = git("show", f"HEAD:{module}")
         if users and theirs is not None:
-            first, _, rest = theirs.partition("\n")
-            if first.startswith("# Owned by the template"):
-                first = "# Yours: kept by copier update because your code imports it."
-            module.write_text(f"{first}\n{rest}", encoding="utf-8")
+            if theirs.startswith("# Owned by the template"):
+                theirs = theirs.partition("\n")[2]
+            mark = "# Yours: kept by copier update because your code imports it.\n"
+            module.write_text(mark + theirs, encoding="utf-8")
             print(
                 f"{module}: this template version no longer renders it, but {', '.join(users)} "
                 "imports it, so it is kept as yours.",
