@@ -123,6 +123,9 @@ def busy() -> dict[str, str]:
     return {}
 """,
     "fastapi": """
+from collections.abc import AsyncIterator  # api.py imports these only with chat
+from fastapi.responses import StreamingResponse
+
 
 @router.get("/leak")
 def leak() -> dict[str, str]:
