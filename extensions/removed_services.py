@@ -58,6 +58,35 @@ def importers(package: str, name: str) -> list[str]:
     return found
 
 
+def kept_imported_modules(package: str) -> None:
+    """Put back a removed module outside services/ (e.g. sse.py, now rendered only with chat)
+    that the user's code still imports, as theirs; the update must not break their import."""
+    listed = git("diff", "--name-only", "--diff-filter=D", "HEAD", "--", package) or ""
+    for line in listed.splitlines():
+        module = Path(line)
+        if module.suffix != ".py" or "services" in module.parts:
+            continue
+        pattern = re.compile(
+            rf"from\s+\.+{module.stem}\s+import|from\s+\.+\s+import.*\b{module.stem}\b"
+        )
+        users = [
+            str(path)
+            for path in sorted(Path(package).rglob("*.py"))
+            if pattern.search(path.read_text(encoding="utf-8", errors="replace"))
+        ]
+        theirs = git("show", f"HEAD:{module}")
+        if users and theirs is not None:
+            if theirs.startswith("# Owned by the template"):
+                theirs = theirs.partition("\n")[2]
+            mark = "# Yours: kept by copier update because your code imports it.\n"
+            module.write_text(mark + theirs, encoding="utf-8")
+            print(
+                f"{module}: this template version no longer renders it, but {', '.join(users)} "
+                "imports it, so it is kept as yours.",
+                file=sys.stderr,
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("package")
@@ -84,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"remove that code or add the service back.",
                 file=sys.stderr,
             )
+    kept_imported_modules(options.package)
     return 0
 
 

@@ -46,6 +46,7 @@ APP: dict[str, dict[str, bool]] = {
     "WEB_CONCURRENCY": {"secret": False, "required": False, "on_space": True},  # flask only
     "LOG_LEVEL": {"secret": False, "required": False, "on_space": True},
     "APP_ENV": {"secret": False, "required": False, "on_space": True},
+    "REQUIRE_CONFIGURED": {"secret": False, "required": False, "on_space": True},
     "HEALTH_CHECK_TIMEOUT": {"secret": False, "required": False, "on_space": True},
     "OPTIONAL_SERVICES": {"secret": False, "required": False, "on_space": True},
     "HEALTH_CACHE_SECONDS": {"secret": False, "required": False, "on_space": True},

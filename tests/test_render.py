@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from engines import unavailable
 from huggingface_hub import SpaceCard
 from support import (
     CATALOGUE,
     FRAMEWORKS,
     SERVICES,
-    extension,
     features_of,
     requirements_of,
     run,
@@ -184,10 +184,12 @@ def test_one_module_per_chosen_service_and_none_other(variant) -> None:
     assert modules - {"__init__", "probe"} == set(answers.get("services", []))
     framework = answers.get("framework", "fastapi")
     assert (project / "app" / "cors.py").exists() == (framework == "flask")
+    # Only the adapter of the LLM service that answers the chat route, and SSE with chat only.
     chat = {path.stem for path in (project / "app" / "chat").glob("*.py")}
-    llms = set(answers.get("services", [])) & set(extension.llm_service_names())
-    assert chat == ({"__init__"} | llms if answers.get("chat") else set())
-    assert (project / "app" / "chat_routes.py").exists() == bool(answers.get("chat"))
+    stored = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert chat == ({"__init__", stored["chat_provider"]} if answers.get("chat") else set())
+    for module in ("chat_routes", "sse", "streaming"):
+        assert (project / "app" / f"{module}.py").exists() == bool(answers.get("chat")), module
 
 
 def test_answers_file_keeps_answers_but_no_derived_values(variant) -> None:

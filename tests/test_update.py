@@ -365,6 +365,11 @@ def test_update_from_0_1_0_moves_the_users_fields_into_their_settings(
     assert "from .config import AppSettings, Seconds" in settings
     assert "    # Our own: the collection the search route reads" in settings
     assert '    collection_name: str = "documents"' in settings
+    # sse.py now comes with chat only; api.py's /stream example still imports it: kept, as theirs.
+    assert (project / "app" / "sse.py").read_text().startswith("# Yours: kept by copier update")
+    assert "app/sse.py: this template version no longer renders it, but app/api.py imports it" in (
+        " ".join(result.stderr.split())
+    )
     # The updated Space works: lint-clean, its own tests pass, and the fields are read and
     # classified (a SecretStr field is a secret, the others variables).
     python = project_venvs.python_for(project)

@@ -56,8 +56,7 @@ def _run(stage: str, hooks: list[Callable[[Any], None]], settings: Any) -> None:
 
 
 def run_startup(settings: Any) -> None:
-    from . import hooks  # noqa: F401 - registers your hooks on first use
-
+    """Runs the registered hooks; main.py imports hooks.py, which registers yours."""
     with _lock:
         _states.clear()  # a new start: only this run's hooks count
     _run("startup", _startup, settings)

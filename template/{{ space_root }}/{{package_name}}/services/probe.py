@@ -18,7 +18,11 @@ class CheckFailed(Exception):
         self.category = category
 
 
-def _status_code(error: BaseException) -> int | None:
+def status_code(error: BaseException) -> int | None:
+    """The HTTP status an SDK's exception carries, wherever that SDK keeps it; else None.
+
+    The one place the app reads it: readiness (below) and chat errors (sse.py) both ask here.
+    """
     for attribute in ("status_code", "status", "code"):
         value = getattr(error, attribute, None)
         if isinstance(value, int):
@@ -34,7 +38,7 @@ def _status_code(error: BaseException) -> int | None:
 
 def _category(error: BaseException) -> str:
     name = type(error).__name__.lower()
-    status = _status_code(error)
+    status = status_code(error)
     if isinstance(error, TimeoutError) or "timeout" in name or "timedout" in name:
         return "timeout"
     if status in (401, 403) or any(word in name for word in ("auth", "permission", "forbidden")):
