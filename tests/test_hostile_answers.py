@@ -441,11 +441,12 @@ def test_unsafe_origin_pattern_is_refused(pattern: str, reason: str) -> None:
 
 def test_refused_nested_repeat_really_backtracks_and_accepted_patterns_do_not() -> None:
     """The rule's reason, measured: a 26-character origin stalls `(a+)+`-shaped patterns,
-    while accepted ones reject the worst inputs of ORIGIN_MAX_LENGTH in milliseconds."""
+    while accepted ones reject the worst inputs of ORIGIN_MAX_LENGTH in milliseconds.
+    Measured in this thread's CPU time, which other processes on a busy machine do not add to."""
     slow = re.compile(r"https://([a-z]+)+\.com")
-    started = time.perf_counter()
+    started = time.thread_time()
     slow.fullmatch("https://" + "a" * 22 + "!")
-    assert time.perf_counter() - started > 0.05
+    assert time.thread_time() - started > 0.05
     worst_inputs = [
         "https://" + filler * ((extension.ORIGIN_MAX_LENGTH - 9) // len(filler)) + tail
         for filler in ("a", "-", "a-", "1", "a.")
@@ -455,9 +456,9 @@ def test_refused_nested_repeat_really_backtracks_and_accepted_patterns_do_not() 
         assert extension.cors_origin_regex_problem(pattern) == ""
         compiled = re.compile(pattern)
         for origin in worst_inputs:
-            started = time.perf_counter()
+            started = time.thread_time()
             compiled.fullmatch(origin)
-            assert time.perf_counter() - started < 0.5, (pattern, origin)
+            assert time.thread_time() - started < 0.5, (pattern, origin)
 
 
 ATOMS = st.sampled_from(
@@ -486,9 +487,9 @@ def test_accepted_patterns_reject_long_origins_quickly(pattern: str) -> None:
     compiled = re.compile(pattern)
     for filler in ("a", "-", "1", "ab", "xyz", "a-1"):
         origin = "https://" + filler * ((extension.ORIGIN_MAX_LENGTH - 9) // len(filler)) + "!"
-        started = time.perf_counter()
+        started = time.thread_time()  # CPU time: a busy machine does not add to it
         compiled.fullmatch(origin)
-        assert time.perf_counter() - started < 0.5, (pattern, filler)
+        assert time.thread_time() - started < 0.5, (pattern, filler)
 
 
 # --- package_name, hf_owner, space_name, api_prefix
