@@ -45,7 +45,7 @@ from standins import (
 from standins.upstash import UpstashStandin
 from support import FRAMEWORKS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.engine]
 
 TIMEOUT = 1.5  # HEALTH_CHECK_TIMEOUT
 BUDGET = TIMEOUT + 0.5  # what any /health call may take inside the app
