@@ -67,6 +67,7 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return clone
 
 
+@pytest.mark.slow  # builds new-space's copier virtualenv
 def test_first_command_bootstraps_copier_then_reuses_it(checkout: Path, tmp_path: Path) -> None:
     command = readme_command("1. render")
     assert command[:2] == ["python3", "scripts/new-space"]
@@ -96,6 +97,7 @@ def test_first_command_bootstraps_copier_then_reuses_it(checkout: Path, tmp_path
     assert_rendered(second, result.stdout + result.stderr, framework="flask")
 
 
+@pytest.mark.slow  # builds new-space's copier virtualenv
 def test_render_venv_follows_pyproject(checkout: Path, tmp_path: Path) -> None:
     """A changed range in the test group rebuilds the venv (runs after the bootstrap test).
 
