@@ -1,13 +1,54 @@
-"""Fixtures for the template's tests. Helpers live in support.py, engines in engines.py."""
+"""Fixtures for the template's tests. Helpers live in support.py, engines in engines.py.
+
+Tiers: `pytest --quick` leaves out the tests marked docker, engine or slow (image builds,
+PostgreSQL and Redis servers, virtualenv installs) and fails any unmarked test that tries
+one of those (support.refuse_in_quick_tier). Tests that use `project_venvs` are marked slow
+here, so a new one cannot slip into the quick tier.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ProjectVenvs, render
+from support import QUICK_TIER_ENV, ProjectVenvs, render, run_shared_dir
+
+QUICK_LEAVES_OUT = ("docker", "engine", "slow")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--quick",
+        action="store_true",
+        help="the quick tier: leave out tests marked " + ", ".join(QUICK_LEAVES_OUT),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--quick"):
+        expression = " and ".join(f"not {marker}" for marker in QUICK_LEAVES_OUT)
+        if config.option.markexpr:
+            expression = f"({config.option.markexpr}) and {expression}"
+        config.option.markexpr = expression
+        os.environ[QUICK_TIER_ENV] = "1"
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "project_venvs" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+    # Heavy modules first, so that with xdist (--dist loadfile) the longest ones start at
+    # once and the quick ones fill in around them instead of leaving one worker idle at the end.
+    heavy = {
+        item.path
+        for item in items
+        if any(item.get_closest_marker(marker) for marker in QUICK_LEAVES_OUT)
+    }
+    items.sort(key=lambda item: item.path not in heavy)
 
 
 @pytest.fixture
@@ -25,7 +66,7 @@ def render_project(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def project_venvs(tmp_path_factory: pytest.TempPathFactory) -> ProjectVenvs:
-    return ProjectVenvs(tmp_path_factory.mktemp("venvs"))
+    return ProjectVenvs(run_shared_dir(tmp_path_factory, "venvs"))
 
 
 @pytest.fixture(scope="session")

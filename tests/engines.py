@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, NoReturn, Self, TypeVar
 
 import pytest
 from standins.checking import free_port
+from support import refuse_in_quick_tier
 
 if TYPE_CHECKING:
     import docker
@@ -103,6 +104,7 @@ def _accepts(port: int) -> bool:
 
 def docker_client() -> docker.DockerClient:
     """A client for a running Docker engine, or unavailable()."""
+    refuse_in_quick_tier("use Docker", "docker")
     try:
         import docker
     except ImportError:
@@ -217,6 +219,7 @@ class PostgresServer(_Server):
 
     def __init__(self) -> None:
         super().__init__()
+        refuse_in_quick_tier("start PostgreSQL", "engine")
         bin_dir = _pg_bin_dir()
         if bin_dir is None:
             unavailable("PostgreSQL server binaries missing; .ci/setup installs postgresql")
@@ -325,6 +328,7 @@ class RedisServer(_Server):
 
     def __init__(self, password: str | None = None) -> None:
         super().__init__()
+        refuse_in_quick_tier("start redis-server", "engine")
         binary = shutil.which("redis-server")
         if binary is None:
             unavailable("redis-server missing; .ci/setup installs redis-server")

@@ -7,6 +7,7 @@ import http.client
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +22,19 @@ ROOT = Path(__file__).resolve().parents[1]
 # The Space's files inside template/ (the folder `space_dir` names, "." by default).
 SPACE_TEMPLATE = ROOT / "template" / "{{ space_root }}"
 FRAMEWORKS = ("fastapi", "flask")
+#: Set by ``pytest --quick`` (tests/conftest.py): the tier that builds no virtualenv or image
+#: and starts no engine. A test that tries to anyway was left unmarked, and fails saying so.
+QUICK_TIER_ENV = "HFST_QUICK_TIER"
+
+
+def refuse_in_quick_tier(what: str, marker: str) -> None:
+    """Fail a test of the quick tier that `what`s: it needs the `marker` marker."""
+    if os.environ.get(QUICK_TIER_ENV) == "1":
+        import pytest
+
+        pytest.fail(
+            f"the quick tier does not {what}: mark this test @pytest.mark.{marker}", pytrace=False
+        )
 
 
 def _load_extension() -> ModuleType:
@@ -179,6 +193,7 @@ def git(cwd: Path, *args: str) -> str:
 
 def build_venv(location: Path, requirements: list[str], cwd: Path | None = None) -> Path:
     """A new virtualenv at `location` with `requirements` (pip args) installed; its python."""
+    refuse_in_quick_tier("install a virtualenv", "slow")
     venv.EnvBuilder(with_pip=True).create(location)
     python = location / "bin" / "python"
     result = run(
@@ -189,11 +204,29 @@ def build_venv(location: Path, requirements: list[str], cwd: Path | None = None)
     return python
 
 
-class ProjectVenvs:
-    """One virtualenv per distinct set of a rendered project's requirements, built once a session.
+def shared_venv(base: Path, key: str, requirements: list[str], cwd: Path | None = None) -> Path:
+    """The python of the virtualenv `base`/`key`, built with `requirements` unless it is there.
 
-    Projects rendered with the same answers share a venv; pip's cache makes later
-    builds fast.
+    `base` is shared by every pytest process of a run (xdist workers included): a file lock
+    lets the first one build while the others wait, then all use the same venv. A build that
+    failed or was cut short left no ".ready" mark, so the next caller starts it over.
+    """
+    from filelock import FileLock
+
+    location, ready = base / key, base / key / ".ready"
+    with FileLock(base / f"{key}.lock", timeout=1800):
+        if not ready.exists():
+            shutil.rmtree(location, ignore_errors=True)
+            build_venv(location, requirements, cwd=cwd)
+            ready.touch()
+    return location / "bin" / "python"
+
+
+class ProjectVenvs:
+    """One virtualenv per distinct set of a rendered project's requirements, built once a run.
+
+    Keyed by the bytes of requirements.txt and requirements-dev.txt: projects rendered with
+    the same answers share a venv, across test modules and xdist workers (shared_venv).
     """
 
     def __init__(self, base: Path) -> None:
@@ -207,5 +240,16 @@ class ProjectVenvs:
         key = hashlib.sha256(requirements).hexdigest()[:16]
         if key not in self._built:
             requirements = ["-r", "requirements-dev.txt"]
-            self._built[key] = build_venv(self.base / key, requirements, cwd=project)
+            self._built[key] = shared_venv(self.base, key, requirements, cwd=project)
         return self._built[key]
+
+
+def run_shared_dir(tmp_path_factory: Any, name: str) -> Path:
+    """A folder every pytest process of this run shares: under the basetemp root, which
+    xdist workers have as the parent of their own basetemp."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder = base / name
+    folder.mkdir(exist_ok=True)
+    return folder

@@ -722,6 +722,7 @@ def test_gitignore_covers_local_env_files_and_keeps_the_example(
     assert sorted(result.stdout.split()) == sorted(ENV_FILES)
 
 
+@pytest.mark.docker
 def test_dockerignore_keeps_env_files_out_of_the_image(rendered: Path, tmp_path: Path) -> None:
     """A real build copies the context into an image, which lists what reached it."""
     client = docker_client()

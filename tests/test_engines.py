@@ -103,6 +103,7 @@ def taken_port(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
         yield port
 
 
+@pytest.mark.engine
 @pytest.mark.parametrize("server_class", [RedisServer, PostgresServer])
 def test_a_taken_port_is_retried_on_a_new_one(server_class: type, taken_port: int) -> None:
     # The squatter accepts connections: a server that took "accepts on the port" for
@@ -137,6 +138,7 @@ def test_launch_on_free_port_retries_a_real_bind_failure(taken_port: int) -> Non
         assert server.getsockname()[1] == tried[1]
 
 
+@pytest.mark.engine
 def test_only_taken_ports_give_up_with_port_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
@@ -171,6 +173,7 @@ def _psql(server: PostgresServer, sql: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.engine
 def test_postgres_serves_stops_and_restarts_on_the_same_port(postgres: PostgresServer) -> None:
     port = postgres.port
     assert postgres.url == f"postgresql://app:apppass@127.0.0.1:{port}/appdb"
@@ -192,6 +195,7 @@ def test_postgres_serves_stops_and_restarts_on_the_same_port(postgres: PostgresS
     assert again.stdout.strip() == "1"
 
 
+@pytest.mark.engine
 def test_postgres_requires_the_password(postgres: PostgresServer) -> None:
     wrong = postgres.url.replace(":apppass@", ":wrong@")
     result = subprocess.run(
@@ -205,6 +209,7 @@ def test_postgres_requires_the_password(postgres: PostgresServer) -> None:
     assert "password authentication failed" in result.stderr
 
 
+@pytest.mark.engine
 def test_postgres_cleanup_removes_its_files() -> None:
     server = PostgresServer().start()
     data_dir = server.dir
@@ -236,6 +241,7 @@ def _redis_cli(server: RedisServer, *args: str, password: str | None = None) -> 
     return (result.stdout + result.stderr).strip()
 
 
+@pytest.mark.engine
 def test_redis_serves_stops_and_restarts_on_the_same_port(redis: RedisServer) -> None:
     port = redis.port
     assert redis.host == "127.0.0.1"
@@ -251,6 +257,7 @@ def test_redis_serves_stops_and_restarts_on_the_same_port(redis: RedisServer) ->
     assert _redis_cli(redis, "PING", password=redis.password) == "PONG"
 
 
+@pytest.mark.engine
 def test_redis_requires_the_password_and_does_not_persist(redis: RedisServer) -> None:
     assert "NOAUTH" in _redis_cli(redis, "PING")
     assert "WRONGPASS" in _redis_cli(redis, "PING", password="wrong")
@@ -262,6 +269,7 @@ def test_redis_requires_the_password_and_does_not_persist(redis: RedisServer) ->
 # --- Docker ------------------------------------------------------------------
 
 
+@pytest.mark.docker
 def test_docker_engine_and_base_image() -> None:
     client = docker_client()
     assert client.ping()
@@ -275,6 +283,7 @@ def test_docker_engine_and_base_image() -> None:
     assert out.decode().strip() == "(3, 11)"
 
 
+@pytest.mark.docker
 def test_base_image_for_another_python_is_not_faked() -> None:
     client = docker_client()
     if any("python:3.12-slim" in tag for img in client.images.list() for tag in img.tags):

@@ -62,10 +62,10 @@ for line in sys.stdin:
         answer = {"origins": loaded.cors_origins, "regex": loaded.cors_origin_regex,
                   "timeout": loaded.health_check_timeout}
         if loaded.cors_origin_regex and request.get("probe"):
-            started = time.perf_counter()
+            started = time.thread_time()  # CPU time: a busy machine does not add to it
             compiled = origin_pattern(loaded.cors_origin_regex)
             answer["probe_matches"] = [bool(compiled.fullmatch(p)) for p in request["probe"]]
-            answer["probe_seconds"] = time.perf_counter() - started
+            answer["probe_seconds"] = time.thread_time() - started
     except ConfigError as error:
         answer = {"error": str(error)}
     except BaseException:
@@ -485,7 +485,8 @@ def test_a_hostile_origin_never_stalls_the_server(server: Server) -> None:
     status, headers, _ = server.get("/health/live", {"Origin": NESTED_ATTACK}, timeout=10)
     seconds = time.perf_counter() - started
     assert status == 200, "no answer within 10 s: the Origin header stalled the server"
-    assert seconds < 2, f"{seconds:.2f} s for one Origin header"
+    # Milliseconds with RE2; Python's re takes minutes. 5 s is room for a loaded machine.
+    assert seconds < 5, f"{seconds:.2f} s for one Origin header"
     assert "access-control-allow-origin" not in headers
     status, headers, _ = server.get("/health/live", {"Origin": ALLOWED_BY_REGEX})
     assert headers.get("access-control-allow-origin") == ALLOWED_BY_REGEX  # the regex is live
@@ -529,7 +530,8 @@ def test_liveness_answers_while_slow_clients_wait(server: Server) -> None:
     finally:
         for client in held:
             client.close()
-    assert max(latencies) < 1.0, f"worst /health/live: {max(latencies):.2f} s"
+    # Milliseconds when slow clients hold no worker; held workers never answer (5 s timeout).
+    assert max(latencies) < 2.0, f"worst /health/live: {max(latencies):.2f} s"
     print(f"{server.space.framework}: /health/live worst {max(latencies) * 1000:.0f} ms")
 
 
@@ -549,7 +551,8 @@ def test_liveness_answers_while_every_worker_thread_is_busy(server: Server) -> N
         statuses = [future.result()[0] for future in waiting]
     assert statuses == [200] * busy, f"the busy route failed: {Counter(statuses)}"
     assert status == 200, "/health/live gave no answer while the worker threads were busy"
-    assert latency < 2.0, f"/health/live took {latency:.2f} s: it waited for a worker thread"
+    # Queued behind the busy routes it would take their remaining 5 s; 3 s leaves room for load.
+    assert latency < 3.0, f"/health/live took {latency:.2f} s: it waited for a worker thread"
     print(f"{server.space.framework}: /health/live in {latency * 1000:.0f} ms, {busy} busy")
 
 

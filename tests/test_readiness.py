@@ -7,8 +7,9 @@ start once for the module; the tests flip the stand-ins' modes and stop and star
 servers on their ports, polling /health until the app reports what they expect.
 
 Every secret is a sentinel value, and none may appear in any /health body or in any line
-the app logged, whatever the fault. Every /health call must answer within
-HEALTH_CHECK_TIMEOUT + 0.5 s.
+the app logged, whatever the fault. The app answers every /health within
+HEALTH_CHECK_TIMEOUT + 0.5 s of the request's arrival; seen from here, with the HTTP round
+trip on a loaded machine, each call must answer within LOAD_SLACK more.
 """
 
 from __future__ import annotations
@@ -44,10 +45,18 @@ from standins import (
 from standins.upstash import UpstashStandin
 from support import FRAMEWORKS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.engine]
 
 TIMEOUT = 1.5  # HEALTH_CHECK_TIMEOUT
-BUDGET = TIMEOUT + 0.5  # what any /health call may take
+BUDGET = TIMEOUT + 0.5  # what any /health call may take inside the app
+# Client-side room for the round trip and scheduling on a loaded 2-core machine. The defects
+# this bound catches take longer however fast the machine: an unbounded wait (the client's
+# 10 s), checks one after another (6 x 1.7 s), a caller queued behind another's probe that
+# starts its own (2 x 1.7 s).
+LOAD_SLACK = 1.0
+# Liveness while checks hang: ms when it answers on its own, 1.5 s and more when it waits
+# behind readiness.
+LIVE_WITHIN = 1.0
 CACHE = 0.2  # HEALTH_CACHE_SECONDS
 COLLECTION = "documents"
 HTTP_SERVICES = ("cohere", "elasticsearch", "gemini", "groq", "openai", "qdrant")
@@ -303,7 +312,9 @@ class App:
         WORST[self.framework] = max(WORST.get(self.framework, 0.0), seconds)
         text = raw.decode()
         self.assert_clean(text, "a /health body")
-        assert seconds <= BUDGET, f"/health took {seconds:.2f} s (budget {BUDGET} s): {text}"
+        assert seconds <= BUDGET + LOAD_SLACK, (
+            f"/health took {seconds:.2f} s (budget {BUDGET} s + {LOAD_SLACK} s slack): {text}"
+        )
         return Health(status, json.loads(text), seconds)
 
     def until(self, wanted: Callable[[Health], bool], what: str, within: float = 30) -> Health:
@@ -447,34 +458,39 @@ def test_hanging_services_time_out_within_the_budget(main_app: App, backends: Ba
     first = main_app.until(ok_except(*HTTP_SERVICES), "every HTTP service timing out")
     worst = first.seconds
     rounds = [json.dumps(first.body, sort_keys=True)]
-    # More uncached rounds while they still hang: each is bounded, none piles up threads.
+    # More uncached rounds while they still hang: each is bounded, none piles up threads,
+    # and a caller that arrives during another's probe waits within its own bound.
     live_times: list[float] = []
     deadline = time.monotonic() + 30
     while len(rounds) < 4:
         assert time.monotonic() < deadline, f"only {len(rounds)} distinct rounds in 30 s"
         outcome: list[Health | BaseException] = []
-        reader = threading.Thread(target=_capture, args=(main_app.health, outcome))
-        reader.start()
+        readers = [threading.Thread(target=_capture, args=(main_app.health, outcome))]
+        readers.append(threading.Thread(target=_capture, args=(main_app.health, outcome)))
+        for reader in readers:
+            reader.start()
         started = time.perf_counter()
         with urllib.request.urlopen(main_app.url("/health/live"), timeout=5) as response:
             assert response.status == 200
         live_times.append(time.perf_counter() - started)
-        reader.join(timeout=30)
-        result = outcome[0]
-        if isinstance(result, BaseException):
-            raise result
-        worst = max(worst, result.seconds)
-        assert ok_except(*HTTP_SERVICES)(result), result.body
-        for name in HTTP_SERVICES:
-            assert result.service(name)["detail"].startswith("timeout"), result.body
-        body = json.dumps(result.body, sort_keys=True)
+        for reader in readers:
+            reader.join(timeout=30)
+        for result in outcome:
+            if isinstance(result, BaseException):
+                raise result
+            worst = max(worst, result.seconds)
+            assert ok_except(*HTTP_SERVICES)(result), result.body
+            for name in HTTP_SERVICES:
+                assert result.service(name)["detail"].startswith("timeout"), result.body
+        assert len(outcome) == 2, outcome
+        body = json.dumps(outcome[-1].body, sort_keys=True)
         if body != rounds[-1]:
             rounds.append(body)
     WORST_HANGING[main_app.framework] = worst
     print(f"\n[{main_app.framework}] worst /health with 6 hanging services: {worst:.3f} s")
-    assert worst <= BUDGET
+    assert worst <= BUDGET + LOAD_SLACK
     # Liveness never waits for readiness.
-    assert max(live_times) < 0.5, live_times
+    assert max(live_times) < LIVE_WITHIN, live_times
     for standin in backends.standins.values():
         standin.mode = "ok"
     main_app.until(all_ok, "200 again once the services answer")

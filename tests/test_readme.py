@@ -3,7 +3,8 @@
 1. `python3 scripts/new-space ../my-space` renders a Space on a machine with only Python and
    git: it builds its own copier virtualenv the first time (tested once, in a copy of the
    checkout) and reuses it after.
-2. `bash .ci/run` is the set-up plus the whole test suite, as CI runs it.
+2. `bash .ci/run` is the set-up plus the whole test suite, as CI runs it; `bash .ci/run --quick`
+   is the quick tier, which needs no set-up.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return clone
 
 
+@pytest.mark.slow  # builds new-space's copier virtualenv
 def test_first_command_bootstraps_copier_then_reuses_it(checkout: Path, tmp_path: Path) -> None:
     command = readme_command("1. render")
     assert command[:2] == ["python3", "scripts/new-space"]
@@ -95,6 +97,7 @@ def test_first_command_bootstraps_copier_then_reuses_it(checkout: Path, tmp_path
     assert_rendered(second, result.stdout + result.stderr, framework="flask")
 
 
+@pytest.mark.slow  # builds new-space's copier virtualenv
 def test_render_venv_follows_pyproject(checkout: Path, tmp_path: Path) -> None:
     """A changed range in the test group rebuilds the venv (runs after the bootstrap test).
 
@@ -158,8 +161,16 @@ def test_new_space_refuses_bad_usage_in_one_line(
 def test_second_command_is_ci_run_which_sets_up_then_runs_pytest() -> None:
     assert readme_command("2. run the whole test suite") == ["bash", ".ci/run"]
     lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
-    assert lines.index(".ci/setup") < lines.index('.venv/bin/python -m pytest "$@"')
-    assert lines[-1] == '.venv/bin/python -m pytest "$@"'  # its exit status is the script's
+    full = '.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "${xdist[@]}" "$@"'
+    assert lines.index(".ci/setup") < lines.index(full)
+    assert lines[-1] == full  # its exit status is the script's
+
+
+def test_quick_tier_runs_before_any_set_up() -> None:
+    assert readme_command("the quick tier") == ["bash", ".ci/run", "--quick"]
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    quick = [i for i, line in enumerate(lines) if line.startswith("exec ") and " --quick " in line]
+    assert len(quick) == 1 and quick[0] < lines.index(".ci/setup"), lines
 
 
 def test_ci_workflow_runs_the_same_pytest() -> None:
