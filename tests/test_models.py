@@ -366,10 +366,13 @@ class ModelApp:
             connection.close()
 
     def wait_for_health(self, status: str, within: float) -> dict[str, Any]:
+        """The /health body once it says `status` and every model has finished loading: one
+        failed model makes the status "error" while the next may still be loading."""
         deadline = time.monotonic() + within
         while True:
             body = self.get("/health")[1]
-            if body["status"] == status:
+            models = body.get("models", {}).values()
+            if body["status"] == status and all(m["status"] != "starting" for m in models):
                 return body
             assert time.monotonic() < deadline, f"/health never {status}: {body}\n{self.log()}"
             time.sleep(0.2)

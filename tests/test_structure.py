@@ -21,8 +21,10 @@ import yaml
 from support import ROOT, SERVICES, render
 
 MAX_FILE_LINES = 400
-# Issue 17: non-test Python of the default render, scripts/*.py included.
-DEFAULT_RENDER_BUDGET = 1_100
+# Non-test Python of the default render, scripts/*.py included: a ratchet that may only go
+# down. Issue 17's goal is 1,100; 2,246 after 0.3.0's deploy, local-run and update tooling
+# (scripts/ is 1,133 of it), so that tooling is the next thing to slim or move out.
+DEFAULT_RENDER_BUDGET = 2_250
 # What the app package alone may take of it, a ratchet: 1,245 at b1c7c67, 1,086 after this
 # work alone, 1,112 merged with origins.py and the transports (it should only go down).
 APP_PACKAGE_BUDGET = 1_120
@@ -231,8 +233,7 @@ def test_the_default_render_fits_the_line_budget(rendered: dict[str, Path]) -> N
     app, total = python_lines(Package.of(rendered["fastapi-none"]))
     print(f"default render: app package {app} lines, with scripts {total}")
     assert app <= APP_PACKAGE_BUDGET, f"the app package is {app} lines"
-    if total > DEFAULT_RENDER_BUDGET:
-        pytest.xfail(f"{total} lines with scripts/deploy.py, over {DEFAULT_RENDER_BUDGET}")
+    assert total <= DEFAULT_RENDER_BUDGET, f"the default render is {total} lines with scripts/"
 
 
 # -- the checks catch what they look for -----------------------------------------------------
