@@ -19,26 +19,15 @@ from typing import Any
 import markdown
 import pytest
 import yaml
-from engines import unavailable
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from support import CATALOGUE, ROOT, SERVICES, extension, run
+from workflow_tools import load_workflow, tool
 
 DOCS_WORKFLOW = ROOT / ".github" / "workflows" / "docs.yml"
 QUIET = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
 BUILD_BUDGET_SECONDS = 60  # about 1 s here; generous for a loaded 2-core machine
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    return found or unavailable(f"{name} is not installed (pip install --group test)")
-
-
-def load(path: Path) -> dict[str, Any]:
-    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
-    workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads `on` as True
-    return workflow
 
 
 def mkdocs(*args: str | Path, cwd: Path = ROOT):
@@ -303,7 +292,7 @@ def test_docs_workflow_passes_zizmor_and_githubs_schema() -> None:
 
 
 def test_docs_workflow_builds_strict_and_only_deploy_may_publish() -> None:
-    workflow = load(DOCS_WORKFLOW)
+    workflow = load_workflow(DOCS_WORKFLOW)
     text = DOCS_WORKFLOW.read_text(encoding="utf-8")
     assert workflow["permissions"] == {"contents": "read"}
     build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]

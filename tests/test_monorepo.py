@@ -8,17 +8,13 @@ the sync workflow's deploy from the folder in test_sync_workflow.py.
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 import pytest
-import yaml
-from engines import unavailable
 from hypothesis import given
 from hypothesis import strategies as st
 from support import SERVICES, copier_cli, extension, render, run
+from workflow_tools import load_workflow, tool
 
 FRONTEND = {
     "frontend/package.json": '{"name": "web"}\n',
@@ -26,17 +22,6 @@ FRONTEND = {
     ".gitignore": "node_modules/\n",
     ".github/workflows/ci.yml": "name: web\n",
 }
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    return found or unavailable(f"{name} is not installed (pip install --group test)")
-
-
-def load(path: Path) -> dict[str, Any]:
-    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
-    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the bare key `on` as True
-    return workflow
 
 
 def files_under(root: Path) -> set[str]:
@@ -81,11 +66,11 @@ def test_the_space_goes_to_its_folder_and_the_repository_stays_as_it_was(
 
 def test_the_workflows_run_for_the_folder_only_and_work_in_it(mono: Path) -> None:
     workflows = mono / ".github" / "workflows"
-    ci = load(workflows / "apps-api-ci.yml")
+    ci = load_workflow(workflows / "apps-api-ci.yml")
     for event in ("push", "pull_request"):
         assert ci["on"][event]["paths"] == ["apps/api/**", ".github/workflows/apps-api-ci.yml"]
     assert ci["defaults"] == {"run": {"working-directory": "apps/api"}}
-    sync = load(workflows / "apps-api-sync-to-hub.yml")
+    sync = load_workflow(workflows / "apps-api-sync-to-hub.yml")
     assert sync["on"]["push"]["paths"] == [
         "apps/api/**",
         ".github/workflows/apps-api-sync-to-hub.yml",

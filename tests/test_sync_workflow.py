@@ -10,28 +10,21 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from engines import unavailable
 from standins.hub import HubStandIn
 from support import GIT_ENV, ProjectVenvs, git, render, run
+from workflow_tools import tool
 
 OWNER, NAME = "standin-user", "sync-demo"
 SPACE = f"{OWNER}/{NAME}"
 SERVICES = ["neon", "redis", "groq"]  # as tests/test_deploy.py: one project virtualenv for both
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 ON_THE_SPACE = {"GROQ_API_KEY": "gsk_set_by_a_local_deploy_0123"}
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    return found or unavailable(f"{name} is not installed (pip install --group test)")
 
 
 @pytest.fixture(scope="module")

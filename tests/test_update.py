@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from support import FRAMEWORKS, ROOT, copier_cli, git, run
+from workflow_tools import edit
 
 IGNORED = shutil.ignore_patterns(
     ".git", ".venv", ".cache", "__pycache__", ".pytest_cache", ".ruff_cache", "site"
@@ -50,12 +51,6 @@ USER_FILE_CHANGES = {
         "Make hooks idempotent: each worker runs them.",
     ),
 }
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from engines import unavailable
 from support import GIT_ENV, ROOT, copier_cli, git, render, run
+from workflow_tools import edit, load_workflow, tool
 
 BOT = "41898282+github-actions[bot]@users.noreply.github.com"
 SPACE = "template/{{ space_root }}"
@@ -32,23 +31,6 @@ CHANGELOG_0_3_0 = "## 0.3.0\n\n- CI runs the tests with -q.\n\n"
 NOTES = "### 0.3.0\n\n- CI runs the tests with -q.\n\n### 0.2.1\n\n- The probe's timeout is 2 s.\n"
 GITHUB_ONLY = {"Open or refresh the pull request"}  # needs GitHub's API: read, not run
 EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    return found or unavailable(f"{name} is not installed (pip install --group test)")
-
-
-def load(path: Path) -> dict[str, Any]:
-    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
-    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the bare key `on` as True
-    return workflow
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +178,7 @@ class Run:
 @pytest.fixture(scope="module")
 def workflow(template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     project = render(tmp_path_factory.mktemp("lint") / "space", template=template, vcs_ref="0.2.0")
-    return load(project / ".github" / "workflows" / "update.yml")
+    return load_workflow(project / ".github" / "workflows" / "update.yml")
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +205,7 @@ def test_zizmor_and_githubs_schema_find_nothing(tmp_path: Path, space_dir: str) 
     result = run(tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", path,
                  cwd=path.parent)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    workflow = load(path)
+    workflow = load_workflow(path)
     job = workflow["jobs"]["update"]
     # Weekly and by hand; the job alone may write, and only what the pull request needs.
     assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}

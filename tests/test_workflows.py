@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from engines import unavailable
 from support import FRAMEWORKS, GIT_ENV, ROOT, SERVICES, extension, git, render, run
+from workflow_tools import load_workflow, tool
 
 TEMPLATE_WORKFLOWS = ROOT / ".github" / "workflows"
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
@@ -32,19 +30,6 @@ WIDER_PERMISSIONS = {
     ("update.yml", "update"): {"contents": "write", "pull-requests": "write"},  # its branch, PR
 }
 MB = 1024 * 1024
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    return found or unavailable(f"{name} is not installed (pip install --group test)")
-
-
-def load(path: Path) -> dict[str, Any]:
-    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
-    # YAML 1.1 reads the bare key `on` as True.
-    if True in workflow:
-        workflow["on"] = workflow.pop(True)
-    return workflow
 
 
 def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
@@ -140,7 +125,7 @@ def test_workflows_match_githubs_schema(spaces: dict[bool, Path]) -> None:
 
 def test_actions_pinned_and_credentials_not_kept(spaces: dict[bool, Path]) -> None:
     for path in all_workflow_files(spaces):
-        workflow = load(path)
+        workflow = load_workflow(path)
         assert workflow["permissions"] == {"contents": "read"}, path
         text = path.read_text(encoding="utf-8")
         for name, job in workflow["jobs"].items():
@@ -172,7 +157,7 @@ def test_sync_workflow_only_when_asked(spaces: dict[bool, Path]) -> None:
 
 def test_space_ci_tests_lints_builds_and_probes(spaces: dict[bool, Path]) -> None:
     for project in spaces.values():
-        workflow = load(project / ".github" / "workflows" / "ci.yml")
+        workflow = load_workflow(project / ".github" / "workflows" / "ci.yml")
         assert workflow["on"]["push"]["branches"] == ["main"]
         assert "pull_request" in workflow["on"]
         assert set(workflow["jobs"]) == {"test", "docker"}
@@ -213,7 +198,7 @@ def test_space_ci_tests_lints_builds_and_probes(spaces: dict[bool, Path]) -> Non
 
 @pytest.fixture(scope="module")
 def guard_script(spaces: dict[bool, Path]) -> str:
-    workflow = load(spaces[True] / ".github" / "workflows" / "sync-to-hub.yml")
+    workflow = load_workflow(spaces[True] / ".github" / "workflows" / "sync-to-hub.yml")
     step = next(s for s in steps(workflow) if s.get("name") == GUARD_STEP)
     assert step["shell"] == "bash"
     return step["run"]
@@ -289,7 +274,7 @@ def copier_choices(question: str) -> list[str]:
 
 
 def test_template_ci_matrix_covers_the_variants() -> None:
-    workflow = load(TEMPLATE_WORKFLOWS / "ci.yml")
+    workflow = load_workflow(TEMPLATE_WORKFLOWS / "ci.yml")
     jobs = workflow["jobs"]
     assert {"lint", "render", "docker"} <= set(jobs)
     pythons = copier_choices("python_version")
@@ -338,7 +323,7 @@ def test_template_ci_matrix_covers_the_variants() -> None:
 def test_template_ci_renders_every_optional_part(tmp_path: Path) -> None:
     """The `features` job turns on every part of the catalogue, models and the monorepo
     folder; each variant's answers pass the template's checks and render."""
-    job = load(TEMPLATE_WORKFLOWS / "ci.yml")["jobs"]["features"]
+    job = load_workflow(TEMPLATE_WORKFLOWS / "ci.yml")["jobs"]["features"]
     matrix = job["strategy"]["matrix"]
     assert matrix["framework"] == list(FRAMEWORKS)
     variants = {entry["variant"]: entry for entry in matrix["include"]}
@@ -378,7 +363,7 @@ def test_template_ci_renders_every_optional_part(tmp_path: Path) -> None:
 
 
 def test_docs_site_is_built_strictly_and_published_from_main_only() -> None:
-    workflow = load(TEMPLATE_WORKFLOWS / "docs.yml")
+    workflow = load_workflow(TEMPLATE_WORKFLOWS / "docs.yml")
     assert set(workflow["jobs"]) == {"build", "deploy"}
     build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
     assert 'mkdocs build --strict --site-dir "$RUNNER_TEMP/site"' in lines(build)

@@ -1,0 +1,31 @@
+"""Helpers for the tests that read, lint and edit workflow files and rendered trees."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from engines import unavailable
+
+
+def tool(name: str) -> str:
+    """A command-line tool of the `test` group (the venv's first), or unavailable."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    return found or unavailable(f"{name} is not installed (pip install --group test)")
+
+
+def load_workflow(path: Path) -> dict[str, Any]:
+    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in workflow:  # YAML 1.1 reads the bare key `on` as True
+        workflow["on"] = workflow.pop(True)
+    return workflow
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first `old` in the file, which must hold it."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
