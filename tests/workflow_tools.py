@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 from engines import unavailable
+from support import run
 
 
 def tool(name: str) -> str:
@@ -29,3 +30,19 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def assert_workflow_lints_clean(path: Path) -> None:
+    """zizmor (regular and pedantic personas) finds nothing, and GitHub's schema accepts it."""
+    for persona in ("regular", "pedantic"):
+        result = run(
+            tool("zizmor"), "--offline", "--no-progress", "--persona", persona, path.name,
+            cwd=path.parent,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "No findings" in result.stdout + result.stderr
+    result = run(
+        tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", path,
+        cwd=path.parent,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
