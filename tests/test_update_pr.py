@@ -41,11 +41,13 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ROOT, repo,
         ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "__pycache__", "*_cache", "site"),
     )  # fmt: skip
+    # A changelog of the test's own: the real one may hold an unreleased section of any version.
+    changelog = repo / "CHANGELOG.md"
+    changelog.write_text("# Changelog\n\n## 0.2.0\n\n- Day two.\n\n## 0.1.0\n\n- First.\n")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "release 0.2.0")
     git(repo, "tag", "0.2.0")
-    changelog = repo / "CHANGELOG.md"
     edit(repo / SPACE / "{{package_name}}" / "healthcheck.py", "timeout=3", "timeout=2")
     edit(changelog, "## 0.2.0", CHANGELOG_0_2_1 + "## 0.2.0")
     git(repo, "commit", "-qam", "release 0.2.1")
