@@ -34,6 +34,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from space_watch import service_line  # scripts/ is on sys.path: run as a file
+
 ROOT = Path(__file__).resolve().parents[1]
 ALLOWED_PORTS = "80,443,8080"  # Hugging Face's Spaces overview, "Networking"
 HARDWARE = {  # vCPU and memory of each Space hardware (Spaces overview, "Hardware resources")
@@ -180,8 +182,7 @@ def report_health(container: Any, port: int, within: float) -> int:
     status, body = get(f"http://127.0.0.1:{port}/health", timeout=60)
     print(f"health: GET http://127.0.0.1:{port}/health\n      status   {status}")
     for name, result in (body.get("services") or {} if isinstance(body, dict) else {}).items():
-        ms = "-" if result.get("latency_ms") is None else f"{result['latency_ms']} ms"
-        print(f"      {name:<14}{result['status']:<14}{ms:>9}  {result.get('detail') or ''}")
+        print(f"      {service_line(name, result)}")
     return status
 
 

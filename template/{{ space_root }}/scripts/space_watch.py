@@ -102,11 +102,7 @@ class Watch:
             time.sleep(self.args.poll_interval)
         self.say(f"status   {status or f'unreachable ({body})'}")
         for name, result in (body.get("services") or {} if isinstance(body, dict) else {}).items():
-            result = result if isinstance(result, dict) else {"status": result}
-            ms = "-" if result.get("latency_ms") is None else f"{result['latency_ms']} ms"
-            self.say(
-                f"{name:<14}{result.get('status', '?'):<14}{ms:>9}  {result.get('detail') or ''}"
-            )
+            self.say(service_line(name, result))
         if status in (401, 403):
             raise DeployError(f"{url} answered {status}: a private Space answers only with a "
                               "token, which goes only to the host the Hub names for it")  # fmt: skip
@@ -117,6 +113,13 @@ class Watch:
             f"Deployed: {self.url} (your frontend's API URL; CORS_ORIGINS must hold its origin)", 0
         )
         return 0
+
+
+def service_line(name: str, result: Any) -> str:
+    """A /health entry as the deploy and scripts/space_local.py print it."""
+    result = result if isinstance(result, dict) else {"status": result}
+    ms = "-" if result.get("latency_ms") is None else f"{result['latency_ms']} ms"
+    return f"{name:<14}{result.get('status', '?'):<14}{ms:>9}  {result.get('detail') or ''}"
 
 
 def get_health(url: str, token: str | None) -> tuple[int | None, Any]:
