@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import QUICK_TIER_ENV, ProjectVenvs, render, run_shared_dir
+from pytest_copie.plugin import Copie
+from support import QUICK_TIER_ENV, ProjectVenvs, render, run_shared_dir, template_snapshot
 
 QUICK_LEAVES_OUT = ("docker", "engine", "slow")
 
@@ -49,6 +50,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if any(item.get_closest_marker(marker) for marker in QUICK_LEAVES_OUT)
     }
     items.sort(key=lambda item: item.path not in heavy)
+
+
+@pytest.fixture(scope="session")
+def copie_session(tmp_path_factory: pytest.TempPathFactory, _copier_config_file: Path) -> Copie:
+    """pytest-copie's session renderer, on this checkout's files as they are now (see
+    support.template_snapshot) instead of a clone of its last commit."""
+    return Copie(template_snapshot(), tmp_path_factory.mktemp("copie"), _copier_config_file)
 
 
 @pytest.fixture

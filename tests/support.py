@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import http.client
 import importlib.util
@@ -10,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +28,10 @@ FRAMEWORKS = ("fastapi", "flask")
 #: Set by ``pytest --quick`` (tests/conftest.py): the tier that builds no virtualenv or image
 #: and starts no engine. A test that tries to anyway was left unmarked, and fails saying so.
 QUICK_TIER_ENV = "HFST_QUICK_TIER"
+#: What a copy of this checkout leaves out: git's and tools' folders, caches, the docs build.
+NOT_TEMPLATE = shutil.ignore_patterns(
+    ".git", ".venv", ".cache", "__pycache__", "*_cache", "site", "*.pyc"
+)
 
 
 def refuse_in_quick_tier(what: str, marker: str) -> None:
@@ -66,23 +73,31 @@ def copier_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
     )
 
 
-def render(destination: Path, template: Path = ROOT, vcs_ref: str = "HEAD", **answers: Any) -> Path:
-    """`copier copy --trust --defaults --data ...` of this template; fails the test on error."""
-    data_args = [
-        arg for name, value in answers.items() for arg in ("--data", f"{name}={_yaml_value(value)}")
-    ]
-    result = copier_cli(
-        "copy", "--trust", "--defaults", "--quiet", "--vcs-ref", vcs_ref,
-        *data_args, str(template), str(destination),
+@functools.cache
+def template_snapshot() -> Path:
+    """This checkout's files, uncommitted edits included, in a plain folder made once per test
+    process. Copier renders a plain folder as it is; a git checkout it clones first, which
+    took half of a render's time. Tests of what a git template does (`copier update`,
+    `_commit`) pass `template=` a repository of their own."""
+    folder = Path(tempfile.mkdtemp(prefix="hfst-template-"))
+    atexit.register(shutil.rmtree, folder, True)
+    shutil.copytree(ROOT, folder / "template", ignore=NOT_TEMPLATE)
+    return folder / "template"
+
+
+def render(
+    destination: Path, template: Path | None = None, vcs_ref: str | None = None, **answers: Any
+) -> Path:
+    """A Space rendered with `--defaults` and `answers`, by copier's own API (the copier CLI
+    is tested on its own in test_answers.py and test_update.py); fails the test on error.
+    Without `template`, this checkout's files as they are now."""
+    import copier
+
+    copier.run_copy(
+        str(template or template_snapshot()), str(destination), data=answers, defaults=True,
+        unsafe=True, quiet=True, vcs_ref=vcs_ref,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
     return destination
-
-
-def _yaml_value(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(value) + "]"
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def features_of(answers: dict[str, Any]) -> list[dict[str, Any]]:

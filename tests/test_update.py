@@ -1,129 +1,25 @@
-"""`copier update` carries template fixes into a generated Space and keeps the user's edits.
-
-A temp copy of this template gets two releases made here: 0.1.0 (this tree) and 0.2.0
-(a fix in two template files, the very lines users edit in their own files changed, and the
-`pinned` question renamed to `pin_space` with a `_migrations` entry). Spaces rendered at
-0.1.0 are committed, edited like a user would, then updated with the real copier CLI.
-A second pair of releases is the real 0.1.0 (its commit in this repository's history) and
-this tree, for the move of settings.py to the user.
+"""`copier update` carries template fixes into a generated Space and keeps the user's edits:
+a fix and a renamed question (releases 0.1.0 -> 0.2.0, see update_tools.py), conflicts in
+both modes, and the update from the real 0.1.0 that moved settings.py to the user.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
-from support import FRAMEWORKS, ROOT, copier_cli, git, run
+from support import FRAMEWORKS, git, run
+from update_tools import (
+    answers,
+    conflict_leftovers,
+    from_0_1_0,
+    releases,
+    render_committed,
+    update,
+)
 from workflow_tools import edit
 
-IGNORED = shutil.ignore_patterns(
-    ".git", ".venv", ".cache", "__pycache__", ".pytest_cache", ".ruff_cache", "site"
-)
-MIGRATION = """_migrations:
-  - version: "0.2.0"
-    when: "{{ _stage == 'before' }}"
-    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/extensions/migrate_answers.py",
-              "--rename", "pinned=pin_space"]
-"""
-# Release 0.1.0, before settings.py became the user's; a clone of main has its history.
-RELEASE_0_1_0 = "ed11438e8b6682770aa80006dbcd7a1495b25b09"
-SPACE = "template/{{ space_root }}"  # the Space's files in the template repo
-PACKAGE = SPACE + "/{{package_name}}"
-# Lines of the user-owned files that release 0.2.0 changes; the test user edits the same lines.
-USER_FILE_CHANGES = {
-    PACKAGE + "/{% if framework == 'fastapi' %}api.py{% endif %}.jinja": (
-        'return {"message": f"Hello, {name}!"}',
-        'return {"message": f"Hi, {name}!"}',
-    ),
-    PACKAGE + "/{% if framework == 'flask' %}api.py{% endif %}.jinja": (
-        "jsonify(message=f\"Hello, {request.args.get('name', 'world')}!\")",
-        "jsonify(message=f\"Hi, {request.args.get('name', 'world')}!\")",
-    ),
-    PACKAGE + "/settings.py": (
-        '    """Every variable the app reads. Examples:',
-        '    """Every variable the app reads, yours and the template\'s. Examples:',
-    ),
-    PACKAGE + "/hooks.py.jinja": (
-        "Make hooks idempotent: every worker runs them.",
-        "Make hooks idempotent: each worker runs them.",
-    ),
-}
-
-
-@pytest.fixture(scope="module")
-def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A template repo tagged 0.1.0 (this tree) and 0.2.0 (a fix and a renamed question)."""
-    repo = tmp_path_factory.mktemp("releases") / "template"
-    shutil.copytree(ROOT, repo, ignore=IGNORED)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "release 0.1.0")
-    git(repo, "tag", "0.1.0")
-    edit(repo / PACKAGE / "healthcheck.py", "timeout=3", "timeout=2")
-    edit(repo / SPACE / ".dockerignore", ".ruff_cache\n", ".ruff_cache\n*.log\n")
-    edit(repo / "copier.yml", "\npinned:\n", "\npin_space:\n")
-    edit(repo / "copier.yml", "_migrations:\n", MIGRATION)
-    for path, (old, new) in USER_FILE_CHANGES.items():
-        edit(repo / path, old, new)
-    edit(repo / SPACE / "README.md.jinja", "{{ pinned | lower }}", "{{ pin_space | lower }}")
-    git(repo, "commit", "-qam", "release 0.2.0: shorter probe timeout, pinned -> pin_space")
-    git(repo, "tag", "0.2.0")
-    return repo
-
-
-@pytest.fixture(scope="module")
-def from_0_1_0(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A template repo tagged 0.1.0 (the real release) and 0.2.0 (this tree)."""
-    repo = tmp_path_factory.mktemp("from-0.1.0") / "template"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", RELEASE_0_1_0], capture_output=True, check=True
-    )
-    subprocess.run(["tar", "x"], input=archive.stdout, cwd=repo, check=True)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "release 0.1.0")
-    git(repo, "tag", "0.1.0")
-    git(repo, "rm", "-rq", ".")
-    shutil.copytree(ROOT, repo, ignore=IGNORED, dirs_exist_ok=True)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "this release")
-    git(repo, "tag", "0.2.0")
-    return repo
-
-
-def render_committed(template: Path, ref: str, destination: Path, *data: str) -> Path:
-    data_args = [arg for item in data for arg in ("--data", item)]
-    result = copier_cli(
-        "copy", "--trust", "--defaults", "--quiet", "--vcs-ref", ref,
-        *data_args, str(template), str(destination),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    git(destination, "init", "-q", "-b", "main")
-    git(destination, "add", "-A")
-    git(destination, "commit", "-qm", "generated")
-    return destination
-
-
-def update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return copier_cli("update", "--trust", "--defaults", "--vcs-ref", "0.2.0", *args, cwd=project)
-
-
-def answers(project: Path) -> dict:
-    return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
-
-
-def conflict_leftovers(project: Path) -> list[str]:
-    found = []
-    for path in project.rglob("*"):
-        if ".git" in path.parts or not path.is_file():
-            continue
-        if path.suffix == ".rej" or "<<<<<<<" in path.read_text(encoding="utf-8", errors="ignore"):
-            found.append(str(path.relative_to(project)))
-    return found
+__all__ = ["from_0_1_0", "releases"]  # the fixtures, imported for pytest
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -207,126 +103,6 @@ def test_overlapping_edit_gives_the_documented_conflict(
         assert rejected.exists(), evidence
         assert "+        with urllib.request.urlopen(url, timeout=10)" in rejected.read_text()
         assert "timeout=2" in probe.read_text()
-
-
-@pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_adding_then_removing_a_service(releases: Path, tmp_path: Path, framework: str) -> None:
-    project = render_committed(releases, "0.2.0", tmp_path / "space", f"framework={framework}")
-    module = project / "app" / "services" / "redis.py"
-    assert not module.exists()
-    settings = project / "app" / "settings.py"
-    settings.write_text(settings.read_text() + '    collection_name: str = Field("docs")\n')
-    ours = settings.read_text()
-    git(project, "commit", "-qam", "our own setting")
-
-    added = update(project, "--data", "services=[redis]")
-
-    assert added.returncode == 0, added.stderr
-    assert module.exists()
-    assert settings.read_text() == ours
-    assert any(line.startswith("redis") for line in (project / "requirements.txt").open())
-    assert "\nREDIS_URL=" in (project / ".env.example").read_text()
-    assert "`REDIS_URL`" in (project / "SECRETS.md").read_text()
-    assert answers(project)["services"] == ["redis"]
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "add redis")
-
-    removed = update(project, "--data", "services=[]")
-
-    assert removed.returncode == 0, removed.stderr
-    assert not module.exists()
-    assert "redis" not in removed.stderr  # nobody used it: removed without a word
-    assert not any(line.startswith("redis") for line in (project / "requirements.txt").open())
-    assert "REDIS_URL" not in (project / ".env.example").read_text()
-    assert "REDIS_URL" not in (project / "SECRETS.md").read_text()
-    assert settings.read_text() == ours
-    assert conflict_leftovers(project) == []
-
-
-def test_removing_a_service_the_user_changed_or_imports_says_so(
-    releases: Path, tmp_path: Path
-) -> None:
-    project = render_committed(releases, "0.2.0", tmp_path / "space", "services=[redis, groq]")
-    redis_module = project / "app" / "services" / "redis.py"
-    edit(redis_module, "socket_timeout=10", "socket_timeout=30")
-    ours = redis_module.read_text()
-    api = project / "app" / "api.py"
-    api.write_text(api.read_text() + "\nfrom .services import groq  # noqa: E402\n")
-    git(project, "commit", "-qam", "a longer redis timeout; a route that uses groq")
-
-    removed = update(project, "--data", "services=[]")
-
-    assert removed.returncode == 0, removed.stderr
-    message = " ".join(removed.stderr.split())
-    # The edited module stays, with a message naming it; the unedited one goes.
-    assert redis_module.read_text() == ours
-    assert "app/services/redis.py: the update removed the redis service" in message
-    assert not (project / "app" / "services" / "groq.py").exists()
-    line = api.read_text().splitlines().index("from .services import groq  # noqa: E402") + 1
-    assert f"app/api.py:{line} imports the groq service module" in message
-
-
-def test_a_monorepo_space_updates_from_the_repository_root(releases: Path, tmp_path: Path) -> None:
-    """space_dir=backend: the Space in backend/, beside a frontend; copier update from the root."""
-    mono = tmp_path / "mono"
-    frontend = {"frontend/package.json": '{"name": "web"}\n', "README.md": "# Our monorepo\n"}
-    for name, text in frontend.items():
-        (mono / name).parent.mkdir(parents=True, exist_ok=True)
-        (mono / name).write_text(text)
-    ci = mono / ".github" / "workflows" / "ci.yml"  # the frontend's own workflow
-    ci.parent.mkdir(parents=True)
-    ci.write_text("name: web\n")
-    render_committed(releases, "0.1.0", mono, "space_dir=backend", "services=[redis]")
-    backend = mono / "backend"
-    redis_module = backend / "app" / "services" / "redis.py"
-    edit(redis_module, "socket_timeout=10", "socket_timeout=30")
-    edit(backend / "app" / "api.py", "Hello, ", "Howdy, ")
-    git(mono, "commit", "-qam", "our changes")
-    theirs = {path: path.read_bytes() for path in (redis_module, backend / "app" / "api.py")}
-
-    result = update(mono, "--data", "services=[]")
-
-    assert result.returncode == 0, result.stderr
-    assert conflict_leftovers(mono) == []
-    # The fix landed in the Space's folder, and nothing of the Space outside it.
-    assert "timeout=2" in (backend / "app" / "healthcheck.py").read_text()
-    assert "*.log" in (backend / ".dockerignore").read_text().splitlines()
-    assert not (mono / "app").exists() and not (mono / "Dockerfile").exists()
-    for name, text in frontend.items():
-        assert (mono / name).read_text() == text
-    assert ci.read_text() == "name: web\n"
-    workflows = sorted(p.name for p in ci.parent.iterdir())
-    assert workflows == [
-        "backend-ci.yml", "backend-sync-to-hub.yml", "backend-update.yml", "ci.yml"
-    ]  # fmt: skip
-    # The user's files and their edited module of the removed service stay, named by path.
-    for path, content in theirs.items():
-        assert path.read_bytes() == content, path
-    message = " ".join(result.stderr.split())
-    assert "backend/app/services/redis.py: the update removed the redis service" in message
-    recorded = answers(mono)
-    assert (recorded["_commit"], recorded["space_dir"]) == ("0.2.0", "backend")
-
-
-def test_adding_services_keeps_the_chat_provider_and_the_retrieval_store(
-    releases: Path, tmp_path: Path
-) -> None:
-    project = render_committed(
-        releases, "0.1.0", tmp_path / "space", "services=[elasticsearch, cohere]", "chat=true",
-        "retrieval=true",
-    )  # fmt: skip
-    recorded = answers(project)
-    assert (recorded["chat_provider"], recorded["retrieval_store"]) == ("cohere", "elasticsearch")
-
-    # groq comes before cohere in the catalogue, qdrant before elasticsearch.
-    result = update(project, "--data", "services=[qdrant, elasticsearch, groq, cohere]")
-
-    assert result.returncode == 0, result.stderr
-    recorded = answers(project)
-    assert (recorded["chat_provider"], recorded["retrieval_store"]) == ("cohere", "elasticsearch")
-    assert "from .chat.cohere import ChatClient" in (project / "app" / "chat_routes.py").read_text()
-    assert (project / "app" / "retrieval" / "elasticsearch.py").is_file()
-    assert not (project / "app" / "retrieval" / "qdrant.py").exists()
 
 
 OLD_SETTINGS_EDIT = """    database_url: SecretPostgresqlUrl = None

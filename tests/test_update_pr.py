@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import GIT_ENV, ROOT, copier_cli, git, render, run
+from support import GIT_ENV, NOT_TEMPLATE, ROOT, copier_cli, git, render, run
 from workflow_tools import assert_workflow_lints_clean, edit, load_workflow
 
 BOT = "41898282+github-actions[bot]@users.noreply.github.com"
@@ -39,7 +39,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("releases") / "template"
     shutil.copytree(
         ROOT, repo,
-        ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "__pycache__", "*_cache", "site"),
+        ignore=NOT_TEMPLATE,
     )  # fmt: skip
     # A changelog of the test's own: the real one may hold an unreleased section of any version.
     changelog = repo / "CHANGELOG.md"
