@@ -2,8 +2,8 @@
 
 The frontend and the repository's own files stay untouched; the Space's files go to the
 folder; its workflows go to the root's .github/workflows/, named after the folder, run only
-for changes in it and work in it. `copier update` from the root is tested in test_update_services.py,
-the sync workflow's deploy from the folder in test_sync_workflow.py.
+for changes in it and work in it. `copier update` from the root is tested in
+test_update_services.py, the sync workflow's deploy from the folder in test_sync_workflow.py.
 """
 
 from __future__ import annotations
