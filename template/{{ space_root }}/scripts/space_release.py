@@ -50,7 +50,7 @@ class Release(Watch):
         good = self.last_good()
         if good is None:
             raise DeployError(f"{failure}. No rollback: no release of {self.space} passed "
-                              f"/health yet (no {TAG} tag); fix the cause, deploy again")  # fmt: skip
+                              f"/health yet (no {TAG} tag): fix the cause, redeploy")  # fmt: skip
         if good == self.api.space_info(self.space).sha:
             raise DeployError(f"{failure}. The Space already runs {TAG} ({good[:12]})")
         self.say(f"rollback to {TAG} {good[:12]}: {failure}", 0)
