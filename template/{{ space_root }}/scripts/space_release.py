@@ -92,7 +92,7 @@ class Release(Watch):
             todo.append(f"the Space is {runtime.stage}")
         if good != info.sha:
             todo.append(f"the running commit is not {TAG}: its /health never passed a deploy")
-        status, body = get_health(f"{self.url}/health", token)
+        status, body = get_health(f"{self.url}/health", self.token_for(self.url, token))
         say(f"health   {status or f'unreachable ({body})'}", 0)
         for name, result in (body.get("services") or {} if isinstance(body, dict) else {}).items():
             say(service_line(name, result))
