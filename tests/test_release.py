@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import test_deploy
 from standins.hub import HubStandIn
 from test_deploy import HEALTH, SECRETS, SPACE, VARIABLES, deploy, output_of
-from test_deploy import project, python, rendered  # noqa: F401  (fixtures)
+
+# test_deploy's fixtures: its render, that render's virtualenv, a fresh copy with a full .env.
+rendered, python, project = test_deploy.rendered, test_deploy.python, test_deploy.project
 
 BROKEN_LOG = ["--> RUN python -c 'import missing_pkg'", "ModuleNotFoundError: No module named 'x'"]
 
@@ -123,7 +126,7 @@ def test_status_in_step_says_nothing_to_do(python: Path, project: Path, seeded: 
     assert "sleeps after 172800 s" in out and "cpu-basic" in out
 
 
-def missing(repo, name: str) -> None:  # noqa: ANN001
+def missing(repo, name: str) -> None:
     repo.secrets.pop(name)
     repo.secret_meta.pop(name)
 
@@ -149,7 +152,11 @@ def missing(repo, name: str) -> None:  # noqa: ANN001
     ids=["missing", "unread", "stale-secret", "differs", "untagged"],
 )
 def test_status_reports_each_drift_and_exits_1(
-    python: Path, project: Path, seeded: HubStandIn, drift, expected: str  # noqa: ANN001
+    python: Path,
+    project: Path,
+    seeded: HubStandIn,
+    drift,
+    expected: str,
 ) -> None:
     drift(seeded.repo(SPACE))
     result = deploy(python, project, seeded, "status")
