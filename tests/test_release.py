@@ -97,10 +97,11 @@ def test_the_tag_moves_and_rollback_by_hand_restores_it(
     assert result.returncode == 0, output_of(result)
     second = hub.files
     assert tag_of(hub) == hub.repo(SPACE).sha and "NEW.txt" in second
-    (project / "NEW.txt").unlink()
+    (project / "NEW.txt").write_text("a change that fails /health\n")  # the deploy only adds
     hub.next_builds = [{"health": 503}]
-    assert deploy(python, project, hub, "--no-rollback").returncode == 1
-    assert "NEW.txt" not in hub.files
+    result = deploy(python, project, hub, "--no-rollback")
+    assert result.returncode == 1, output_of(result)
+    assert hub.files != second
     result = deploy(python, project, hub, "rollback")
     assert result.returncode == 0, output_of(result)
     assert hub.files == second and len(hub.commits) == 4

@@ -184,18 +184,21 @@ class Deploy(release.Release):
                               "Nothing was sent.")  # fmt: skip
         self.api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)
         try:
-            if command == "status":
-                return self.status(config, self.args.env_file, token)
-            if command == "rollback":
-                if self.space_info() is None:
-                    raise DeployError(f"{self.space} does not exist: nothing to roll back")
-                return 0 if self.roll_back("rollback asked for", token) else 1
-            return self.deploy(config, plan, token)
+            return self.act(command, config, plan, token)
         except httpx2.TransportError as error:  # refused, unknown host, timeout: say where
             reason = " ".join(str(error).split()) or type(error).__name__
             raise DeployError(f"cannot reach the Hub at {self.api.endpoint}: {reason}") from None
         except (OSError, httpx2.HTTPError) as error:  # one line: status, URL, what the Hub said
             raise DeployError(" ".join(str(error).split())) from None
+
+    def act(self, command: str, config: Config, plan: Any, token: str | None) -> int:
+        if command == "status":
+            return self.status(config, self.args.env_file, token)
+        if command == "deploy":
+            return self.deploy(config, plan, token)
+        if self.space_info() is None:
+            raise DeployError(f"{self.space} does not exist: nothing to roll back")
+        return 0 if self.roll_back("rollback asked for", token) else 1
 
     def write(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """A change on the Space; a dry run only says what it would change."""
