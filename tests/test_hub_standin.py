@@ -245,6 +245,54 @@ def test_runtime_follows_the_stage_script(hub: HubStandIn, api: HfApi, tmp_path:
         hub.stages = ["BUILDNG"]
 
 
+def test_tags_refs_and_old_revisions(
+    hub: HubStandIn, api: HfApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub import CommitOperationAdd as Add
+    from huggingface_hub import CommitOperationDelete as Delete
+
+    # hf_hub_download's URL comes from this template, made from HF_ENDPOINT at import time.
+    template = hub.url + "/{repo_id}/resolve/{revision}/{filename}"
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
+    create_space(api)
+    first = api.create_commit(SPACE, [Add("a.txt", b"one"), Add("d/b.txt", b"bee")],
+                              commit_message="1", repo_type="space").oid  # fmt: skip
+    api.create_tag(SPACE, tag="good", revision=first, repo_type="space")
+    with pytest.raises(HfHubHTTPError):  # a tag cannot be moved: delete it first
+        api.create_tag(SPACE, tag="good", repo_type="space")
+    api.create_commit(SPACE, [Add("a.txt", b"two"), Delete("d/b.txt")],
+                      commit_message="2", repo_type="space")  # fmt: skip
+    refs = api.list_repo_refs(SPACE, repo_type="space")
+    assert [(t.name, t.target_commit) for t in refs.tags] == [("good", first)]
+    assert refs.branches[0].target_commit == hub.repo(SPACE).sha != first
+    assert api.list_repo_files(SPACE, repo_type="space", revision="good") == ["a.txt", "d/b.txt"]
+    assert api.list_repo_files(SPACE, repo_type="space") == ["a.txt"]
+    for revision in ("good", first, first[:7]):
+        path = api.hf_hub_download(SPACE, "d/b.txt", repo_type="space", revision=revision,
+                                   local_dir=tmp_path / revision)  # fmt: skip
+        assert Path(path).read_bytes() == b"bee"
+    assert Path(api.hf_hub_download(SPACE, "a.txt", repo_type="space", local_dir=tmp_path / "m"))
+    api.delete_tag(SPACE, tag="good", repo_type="space")
+    assert api.list_repo_refs(SPACE, repo_type="space").tags == []
+    with pytest.raises(HfHubHTTPError):
+        api.list_repo_files(SPACE, repo_type="space", revision="good")
+
+
+def test_next_builds_override_one_commit(hub: HubStandIn, api: HfApi) -> None:
+    from huggingface_hub import CommitOperationAdd as Add
+
+    create_space(api)
+    hub.next_builds = [{"stages": ["BUILD_ERROR"], "health": 503}]
+    api.create_commit(SPACE, [Add("a", b"1")], commit_message="1", repo_type="space")
+    assert api.get_space_runtime(SPACE).stage == "BUILD_ERROR"
+    assert urllib.request.urlopen(hub.space_url + "/", timeout=5).status == 200
+    with pytest.raises(urllib.error.HTTPError, match="503"):
+        urllib.request.urlopen(hub.space_url + "/health", timeout=5)
+    api.create_commit(SPACE, [Add("a", b"2")], commit_message="2", repo_type="space")
+    assert api.get_space_runtime(SPACE).stage == "BUILDING"  # the queue is empty: the default
+    assert urllib.request.urlopen(hub.space_url + "/health", timeout=5).status == 200
+
+
 def test_logs_are_server_sent_events(hub: HubStandIn, api: HfApi) -> None:
     create_space(api)
     hub.build_logs = ["Step 1/3 : FROM python:3.11-slim", "ERROR: pip install failed"]

@@ -22,13 +22,17 @@ Usage::
         hub.secrets, hub.variables, hub.files, hub.commits, hub.requests, hub.created
 
 Routes (``{type}`` is ``models``, ``datasets`` or ``spaces``; ``{id}`` is
-``namespace/name``; only the ``main`` revision exists):
+``namespace/name``; ``main`` is the only branch):
 
 * ``GET /api/whoami-v2``
 * ``POST /api/repos/create`` (409 when the repo exists, so ``exist_ok`` works),
   ``DELETE /api/repos/delete``
 * ``GET /api/{type}/{id}`` and ``GET /api/{type}/{id}/revision/main``
-* ``GET /api/{type}/{id}/tree/main[/{path}]`` (what ``delete_patterns`` lists)
+* ``GET /api/{type}/{id}/tree/{rev}[/{path}]`` (what ``delete_patterns`` lists)
+* ``GET /api/{type}/{id}/refs``, ``POST /api/{type}/{id}/tag/{rev}``,
+  ``DELETE /api/{type}/{id}/tag/{tag}``; ``HEAD|GET /[{type}/]{id}/resolve/{rev}/{path}``
+  (what ``hf_hub_download`` reads). ``{rev}`` is ``main``, a tag, or a commit (or its prefix)
+  of the repo's history: every commit's files are kept.
 * ``POST /api/validate-yaml`` (front matter of a README.md being uploaded)
 * ``POST /api/{type}/{id}/preupload/main`` and ``POST /api/{type}/{id}/commit/main``
   (NDJSON; inline base64 files). Files at or above ``lfs_threshold`` bytes, or
@@ -194,6 +198,9 @@ class RepoRecord:
     secret_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
     stage_index: int = 0
+    history: dict[str, dict[str, bytes]] = field(default_factory=dict)  # commit -> its files
+    tags: dict[str, str] = field(default_factory=dict)  # tag -> commit
+    build: dict[str, Any] = field(default_factory=dict)  # this commit's stages/health override
     created_at: str = field(default_factory=_now)
     last_modified: str = field(default_factory=_now)
 
@@ -357,6 +364,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(payload)
 
+    def send_bytes(self, content: bytes, headers: Mapping[str, str]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(content)
+
     def send_events(self, events: Iterable[dict[str, Any]]) -> None:
         """Server-sent events, then the end of the stream (Connection: close)."""
         self.close_connection = True
@@ -403,6 +420,9 @@ class HubStandIn:
     stage is an ``*_ERROR``.
     ``health_status``: an int, or a sequence of ints served one per request (the
     last repeating); ``health_body``: the JSON the Space answers on ``/health``.
+    ``next_builds``: a queue of ``{"stages": [...], "health": int}`` (either key
+    optional), one taken by each new commit, for which it overrides ``stages`` and
+    ``health_status``: a test makes one upload's build or /health fail.
     ``refuse_space_creation``: ``None``, 402 or 403. ``lfs_threshold``: size in
     bytes from which preupload answers ``"lfs"``.
 
@@ -450,6 +470,7 @@ class HubStandIn:
         )
         self.refuse_space_creation = refuse_space_creation
         self.lfs_threshold = lfs_threshold
+        self.next_builds: list[dict[str, Any]] = []
 
         self.requests: list[RecordedRequest] = []
         self.space_requests: list[RecordedRequest] = []
@@ -556,6 +577,7 @@ class HubStandIn:
             files=dict(files or {}),
             sha=next(self._oids),
         )
+        repo.history[repo.sha] = dict(repo.files)
         for key, value in (secrets or {}).items():
             repo.secrets[key] = value
             repo.secret_meta[key] = {"description": None, "updatedAt": _now()}
@@ -676,7 +698,9 @@ class HubStandIn:
             elif private and not token_ok:
                 status, body = 401, {"error": "This Space is private: sign in or send a token"}
             elif request.path == "/health" and request.method in ("GET", "HEAD"):
-                if isinstance(self.health_status, int):
+                if repo is not None and repo.build.get("health") is not None:
+                    status = repo.build["health"]
+                elif isinstance(self.health_status, int):
                     status = self.health_status
                 else:
                     statuses = list(self.health_status)
@@ -702,6 +726,8 @@ class HubStandIn:
             return
         if isinstance(result, _Events):
             handler.send_events(result.events)
+        elif isinstance(result, _Raw):
+            handler.send_bytes(result.content, result.headers)
         else:
             handler.send_json(200, result)
 
@@ -751,6 +777,9 @@ class HubStandIn:
         if path == "/api/repos/delete" and method == "DELETE":
             self._require_write(request, role)
             return self._delete_repo(request)
+        resolve = re.fullmatch(r"/(?:(spaces|datasets)/)?([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
+        if resolve and method in ("GET", "HEAD"):
+            return self._resolve_file(resolve)
         if re.fullmatch(r"/(?:(spaces|datasets)/)?([^/]+/[^/]+)\.git/info/lfs/.*", path):
             raise _error(400, "The Hub stand-in stores no LFS content: keep test files small.")
         match = re.fullmatch(r"/api/(models|datasets|spaces)/([^/]+/[^/]+?)(?:/(.*))?", path)
@@ -835,6 +864,7 @@ class HubStandIn:
                 create_payload=payload,
                 sha=next(self._oids),
             )
+            repo.history[repo.sha] = {}
             for item in payload.get("secrets") or []:
                 repo.secrets[item["key"]] = item["value"]
                 repo.secret_meta[item["key"]] = {
@@ -901,13 +931,16 @@ class HubStandIn:
 
         head, _, tail = rest.partition("/")
         if method == "GET" and (rest == "" or head == "revision"):
-            self._check_revision(tail or "main")
-            return self._repo_info(repo)
+            return self._repo_info(repo, self._resolve(repo, tail or "main"))
         if method == "GET" and head == "tree":
             revision, _, folder = tail.partition("/")
-            self._check_revision(revision)
+            files = repo.history[self._resolve(repo, revision)]
             recursive = [v.lower() for v in request.query.get("recursive", [])] == ["true"]
-            return self._tree(repo, folder, recursive=recursive)
+            return self._tree(files, folder, recursive=recursive)
+        if method == "GET" and rest == "refs":
+            return self._refs(repo)
+        if head == "tag" and method in ("POST", "DELETE"):
+            return self._tag(repo, request, unquote(tail))
         if method == "POST" and head == "preupload":
             self._check_revision(tail)
             return self._preupload(repo, request)
@@ -935,8 +968,62 @@ class HubStandIn:
         if unquote(revision) != "main":
             raise _error(404, f"Invalid rev id: {revision}", **{"X-Error-Code": "RevisionNotFound"})
 
+    def _resolve(self, repo: RepoRecord, revision: str) -> str:
+        """The commit ``revision`` names: ``main``, a tag, or a commit of the repo or its prefix."""
+        revision = unquote(revision)
+        with self._lock:
+            if revision == "main":
+                return repo.sha
+            if revision in repo.tags:
+                return repo.tags[revision]
+            found = [sha for sha in repo.history if len(revision) >= 7 and sha.startswith(revision)]
+        if len(found) != 1:
+            raise _error(404, f"Invalid rev id: {revision}", **{"X-Error-Code": "RevisionNotFound"})
+        return found[0]
+
+    def _refs(self, repo: RepoRecord) -> dict[str, Any]:
+        def ref(name: str, kind: str, sha: str) -> dict[str, str]:
+            return {"name": name, "ref": f"refs/{kind}/{name}", "targetCommit": sha}
+
+        with self._lock:
+            tags = [ref(name, "tags", sha) for name, sha in sorted(repo.tags.items())]
+            return {"branches": [ref("main", "heads", repo.sha)], "converts": [], "tags": tags}
+
+    def _tag(self, repo: RepoRecord, request: RecordedRequest, tail: str) -> None:
+        if request.method == "DELETE":
+            with self._lock:
+                if repo.tags.pop(tail, None) is None:
+                    raise _error(
+                        404, f"Invalid rev id: {tail}", **{"X-Error-Code": "RevisionNotFound"}
+                    )
+            return None
+        payload = _json_object(request, "tag")
+        _check_fields(payload, "tag", {"tag": str}, {"message": str})
+        sha = self._resolve(repo, tail)
+        with self._lock:
+            if payload["tag"] in repo.tags:
+                raise _error(409, f"Tag {payload['tag']} already exists")
+            repo.tags[payload["tag"]] = sha
+        return None
+
+    def _resolve_file(self, match: re.Match[str]) -> _Raw:
+        """``HEAD|GET /[{type}/]{id}/resolve/{rev}/{path}``: a file's bytes at a revision, with
+        the headers ``hf_hub_download`` reads (X-Repo-Commit, ETag, Content-Length)."""
+        repo_type = _REPO_TYPES.get(match[1] or "", "model")
+        with self._lock:
+            repo = self.repos.get(self._key(repo_type, match[2]))
+        if repo is None:
+            raise self._not_found()
+        sha = self._resolve(repo, match[3])
+        path = unquote(match[4])
+        content = repo.history[sha].get(path)
+        if content is None:
+            raise _error(404, f"{path} not found", **{"X-Error-Code": "EntryNotFound"})
+        return _Raw(content, {"X-Repo-Commit": sha, "ETag": f'"{_git_blob_oid(content)}"'})
+
     def _runtime(self, repo: RepoRecord) -> dict[str, Any]:
-        stage = self._stages[min(repo.stage_index, len(self._stages) - 1)]
+        stages = repo.build.get("stages") or self._stages
+        stage = stages[min(repo.stage_index, len(stages) - 1)]
         requested = repo.hardware or "cpu-basic"
         runtime: dict[str, Any] = {
             "stage": stage,
@@ -953,13 +1040,13 @@ class HubStandIn:
             runtime["errorMessage"] = self.error_message
         return runtime
 
-    def _repo_info(self, repo: RepoRecord) -> dict[str, Any]:
+    def _repo_info(self, repo: RepoRecord, sha: str) -> dict[str, Any]:
         with self._lock:
             info: dict[str, Any] = {
                 "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
                 "id": repo.repo_id,
                 "author": repo.repo_id.split("/")[0],
-                "sha": repo.sha,
+                "sha": sha,
                 "private": repo.private,
                 "disabled": False,
                 "gated": False,
@@ -967,7 +1054,7 @@ class HubStandIn:
                 "lastModified": repo.last_modified,
                 "likes": 0,
                 "tags": [],
-                "siblings": [{"rfilename": path} for path in sorted(repo.files)],
+                "siblings": [{"rfilename": path} for path in sorted(repo.history[sha])],
             }
             if repo.repo_type == "space":
                 namespace, name = repo.repo_id.split("/")
@@ -979,11 +1066,13 @@ class HubStandIn:
                 )
         return info
 
-    def _tree(self, repo: RepoRecord, folder: str, *, recursive: bool) -> list[dict[str, Any]]:
+    def _tree(
+        self, files: dict[str, bytes], folder: str, *, recursive: bool
+    ) -> list[dict[str, Any]]:
         prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
         entries: dict[str, dict[str, Any]] = {}
         with self._lock:
-            for path, content in sorted(repo.files.items()):
+            for path, content in sorted(files.items()):
                 if not path.startswith(prefix):
                     continue
                 parts = path[len(prefix) :].split("/")
@@ -1111,6 +1200,8 @@ class HubStandIn:
             repo.sha = next(self._oids)
             repo.last_modified = _now()
             repo.stage_index = 0  # a new commit means a new build
+            repo.history[repo.sha] = dict(repo.files)
+            repo.build = self.next_builds.pop(0) if self.next_builds else {}
             self.commits.append(
                 CommitRecord(
                     repo_id=repo.repo_id,
@@ -1220,3 +1311,9 @@ class HubStandIn:
 @dataclass
 class _Events:
     events: list[dict[str, Any]]
+
+
+@dataclass
+class _Raw:
+    content: bytes
+    headers: dict[str, str]

@@ -4,6 +4,8 @@
   python scripts/deploy.py            all six steps
   python scripts/deploy.py check      step 1 only; sends nothing
   python scripts/deploy.py --dry-run  steps 1 to 4 as a plan: reads the Space, writes nothing
+  python scripts/deploy.py status     the Space's stage, commits, /health and drift; exit 1: to do
+  python scripts/deploy.py rollback   put the `last-good` tree back, in one new commit
 
 1. check: read .env (or --env-file) and the environment, which wins; validate every variable
    with the app's Settings (settings.py, where your own fields go). Missing and malformed
@@ -18,7 +20,9 @@
    more, holds a secret's value in any usual encoding, or is a symlink leading out of the repo.
 5. build: wait for the Space to run (--timeout) with stage changes and the build log; on an
    error, the log's last lines and the likely cause.
-6. health: GET /health on the Space, one line per service.
+6. health: GET /health on the Space, one line per service. When it answers 200, the Space's
+   commit is tagged `last-good`; when step 5 or 6 fails, that tree goes back in one new commit
+   (scripts/space_release.py) and the deploy exits 1 all the same. --no-rollback keeps it.
 
 --code-only (the GitHub sync workflow) skips step 3, keeping the Space's secrets and variables.
 The token (write access) comes from HF_TOKEN, `hf auth login` or GitHub OIDC (HF_OIDC_RESOURCE).
@@ -39,8 +43,8 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # the app, and the modules beside this file
-watch = importlib.import_module("space_watch")  # steps 5 and 6
-DeployError = watch.DeployError
+release = importlib.import_module("space_release")  # steps 5 and 6, rollback, status
+DeployError = release.DeployError
 
 PLAN = (
     "Since July 2026 a Docker Space needs a paid plan: PRO for a user "
@@ -143,16 +147,19 @@ def status_of(error: Exception) -> int | None:
     return getattr(getattr(error, "response", None), "status_code", None)
 
 
-class Deploy(watch.Watch):
+class Deploy(release.Release):
     def __init__(self, args: argparse.Namespace, app: Any, say: Report) -> None:
         self.args, self.app, self.space, self.dry = args, app, args.space, args.dry_run
         self.say = say
         self.url, self.host = (args.space_url or "").rstrip("/"), ""
 
     def run(self) -> int:
-        say = self.say
-        config = check(self.args, self.app, say)
-        if self.args.command == "check":
+        say, command = self.say, self.args.command
+        if command in ("status", "rollback"):  # report or undo: no step 1 gate
+            config = Config(self.app, self.args.env_file)
+        else:
+            config = check(self.args, self.app, say)
+        if command == "check":
             say(f"secrets:   {', '.join(config.secrets) or 'none'}", indent=0)
             say(f"variables: {', '.join(config.variables) or 'none'}", indent=0)
             return 0
@@ -168,7 +175,7 @@ class Deploy(watch.Watch):
             config.never_upload[token] = "your Hugging Face token"
         planner = importlib.import_module("upload_plan")  # scripts/, beside this file
         plan = planner.plan_files(ROOT, self.args.env_file.resolve(), config.never_upload)
-        if plan.refused:
+        if plan.refused and command == "deploy":
             raise DeployError("nothing was sent; these files must not leave this machine:\n  "
                               + "\n  ".join(plan.refused))  # fmt: skip
         if not token and not self.dry:
@@ -177,12 +184,21 @@ class Deploy(watch.Watch):
                               "Nothing was sent.")  # fmt: skip
         self.api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)
         try:
-            return self.deploy(config, plan, token)
+            return self.act(command, config, plan, token)
         except httpx2.TransportError as error:  # refused, unknown host, timeout: say where
             reason = " ".join(str(error).split()) or type(error).__name__
             raise DeployError(f"cannot reach the Hub at {self.api.endpoint}: {reason}") from None
         except (OSError, httpx2.HTTPError) as error:  # one line: status, URL, what the Hub said
             raise DeployError(" ".join(str(error).split())) from None
+
+    def act(self, command: str, config: Config, plan: Any, token: str | None) -> int:
+        if command == "status":
+            return self.status(config, self.args.env_file, token)
+        if command == "deploy":
+            return self.deploy(config, plan, token)
+        if self.space_info() is None:
+            raise DeployError(f"{self.space} does not exist: nothing to roll back")
+        return 0 if self.roll_back("rollback asked for", token) else 1
 
     def write(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """A change on the Space; a dry run only says what it would change."""
@@ -204,8 +220,7 @@ class Deploy(watch.Watch):
         if self.dry:
             self.say("Dry run done: nothing was written.", indent=0)
             return 0
-        self.wait(committed)
-        return self.health(token)
+        return self.release(committed, token)
 
     def whoami(self) -> None:
         try:
@@ -322,12 +337,13 @@ def parse_args(argv: list[str] | None, space_id: str) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     add = parser.add_argument
-    add("command", nargs="?", choices=("deploy", "check"), default="deploy")
+    add("command", nargs="?", choices=("deploy", "check", "status", "rollback"), default="deploy")
     add("--space", default=space_id, help=f"OWNER/NAME (default {space_id})")
     add("--env-file", type=Path, help="the file of values to send (default .env)")
     add("--private", action="store_true", help="create the Space private")
     add("--hardware", help="hardware at creation, e.g. cpu-upgrade")
     add("--dry-run", action="store_true", help="steps 1 to 4 as a plan; write nothing")
+    add("--no-rollback", action="store_true", help="keep a failed build (no rollback)")
     add("--prune", action="store_true", help="remove template names this app no longer reads")
     add("--code-only", action="store_true", help="skip step 3: keep the Space's values")
     add("--space-url", help="where the Space answers, for step 6 (default: from the Hub)")

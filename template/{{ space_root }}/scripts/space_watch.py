@@ -90,13 +90,15 @@ class Watch:
             self.say(f"likely cause: {cause}")
         raise DeployError(f"the Space stopped at {stage}; see the log above")
 
+    def token_for(self, url: str, token: str | None) -> str | None:
+        host = urlsplit(url).netloc  # a private Space wants the token: only its own host gets it
+        return token if host.endswith(".hf.space") or host == urlsplit(self.host).netloc else None
+
     def health(self, token: str | None) -> int:
         url = f"{self.url}/health"
         self.say(f"[6/6] health: GET {url}", 0)
-        host = urlsplit(url).netloc  # a private Space wants the token: only its own host gets it
-        own = host.endswith(".hf.space") or host == urlsplit(self.host).netloc
         for attempt in range(6):
-            status, body = get_health(url, token if own else None)
+            status, body = get_health(url, self.token_for(url, token))
             if status == 200 or attempt == 5:
                 break
             time.sleep(self.args.poll_interval)

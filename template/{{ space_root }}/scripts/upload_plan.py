@@ -39,8 +39,8 @@ NAMES = (  # file names kept back whatever .gitignore says
     (r"[._]netrc|\.pypirc|\.git-credentials|\.npmrc|credentials(\.json)?", "credentials"),
     (r"\.coverage(\..+)?|.*\.py[cdo]|\.DS_Store|.*~|.*\.sw[op]", "a cache or editor file"),
 )  # fmt: skip
-CONTENT = re.compile(  # text that only private keys and credential files hold
-    rb"-----BEGIN [A-Z ]*PRIVATE KEY-----|PuTTY-User-Key-File|\"private_key\"\s*:"
+CONTENT = re.compile(  # text only private keys and credential files hold ([e]: not this file)
+    rb"-----BEGIN [A-Z ]*PRIVATE KEY-----|PuTTY-User-Key-Fil[e]|\"private_key\"\s*:"
     rb"|aws_secret_access_key\s*="
 )
 # An env file is any name with a part `env` or `envrc` (.env~, .env_prod, env.bak, prod.env)
