@@ -82,24 +82,35 @@ def groq() -> Iterator[GroqStandin]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def projects(
+    tmp_path_factory: pytest.TempPathFactory, project_venvs
+) -> dict[str, tuple[Path, Path]]:
+    """framework -> (project, its python): chat on Groq, API key auth."""
+    made = {}
+    for framework in FRAMEWORKS:
+        # Every service, like test_chat: the same requirements, so the same virtualenv.
+        project = render(
+            tmp_path_factory.mktemp(f"abuse-{framework}") / "space", framework=framework,
+            services=SERVICES, chat=True, chat_provider="groq", auth="api_key",
+        )  # fmt: skip
+        made[framework] = (project, project_venvs.python_for(project))
+    return made
+
+
 @pytest.fixture(scope="module", params=FRAMEWORKS)
 def app(
-    request: pytest.FixtureRequest, groq: GroqStandin, project_venvs,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Running]:  # fmt: skip
+    request: pytest.FixtureRequest, groq: GroqStandin, projects: dict[str, tuple[Path, Path]]
+) -> Iterator[Running]:
     framework = request.param
-    # Every service, like test_chat: the same requirements, so the same virtualenv.
-    project = render(
-        tmp_path_factory.mktemp(f"abuse-{framework}") / "space", framework=framework,
-        services=SERVICES, chat=True, chat_provider="groq", auth="api_key",
-    )  # fmt: skip
+    project, python = projects[framework]
     port, log_path = free_port(), project.parent / "app.log"
     environment = {
         "PATH": os.environ["PATH"], "HOME": str(project), "PYTHONUNBUFFERED": "1",
         "PORT": str(port), "MAX_BODY_MB": "1", "API_KEY": API_KEY,
         "GROQ_API_KEY": GROQ_KEY, "GROQ_BASE_URL": groq.base_url,
     }  # fmt: skip
-    process = start_app(project_venvs.python_for(project), project, environment, log_path, port)[0]
+    process = start_app(python, project, environment, log_path, port)[0]
     try:
         yield Running(framework, port, process, log_path)
     finally:
@@ -191,3 +202,23 @@ def test_hostile_json_bodies_never_get_a_500(app: Running, raw: bytes) -> None:
     status, body = app.request(raw)
     assert 200 <= status < 500, (status, body[:300])
     assert b"Traceback" not in body
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize(
+    "key", [" ", "a", "x" * 31, " " * 40 + "short"], ids=["space", "a", "31", "padded"]
+)
+def test_a_key_too_short_to_be_one_stops_the_app(projects, framework: str, key: str) -> None:
+    """The issue's API_KEY=" " and "a" counted as configured: now the app will not start,
+    and says the length it needs (never the value)."""
+    project, python = projects[framework]
+    environment = {"PATH": os.environ["PATH"], "HOME": str(project), "PORT": str(free_port()),
+                   "API_KEY": key, "GROQ_API_KEY": GROQ_KEY}  # fmt: skip
+    result = subprocess.run([python, "-m", "app"], cwd=project, env=environment,
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "API_KEY" in output and "32 characters" in output, output
+    assert "Traceback" not in output
+    if len(key.strip()) > 4:
+        assert key.strip() not in output, "the value is quoted"
