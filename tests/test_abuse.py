@@ -156,6 +156,22 @@ def test_a_body_under_the_limit_still_works(app: Running) -> None:
     assert b"event: done" in body
 
 
+def test_an_upstream_body_cut_without_chunking_ends_in_error_not_done(
+    app: Running, groq: GroqStandin
+) -> None:
+    """The provider's connection closes after two pieces, with no length and no chunks to
+    tell a cut from an end: no finish reason came, so the answer is not whole."""
+    groq.init_chat()
+    groq.script.cut_after = 2
+    try:
+        status, body = app.request(chat_body())
+    finally:
+        groq.init_chat()
+    assert status == 200, body[:300]
+    assert b"event: error" in body and b'"unavailable"' in body, body
+    assert b"event: done" not in body
+
+
 def test_validation_errors_name_the_field_and_never_echo_the_input(app: Running) -> None:
     status, body = app.request(chat_body(role=ECHO))
     assert status == 422
