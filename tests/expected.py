@@ -50,6 +50,7 @@ APP: dict[str, dict[str, bool]] = {
     "HEALTH_CHECK_TIMEOUT": {"secret": False, "required": False, "on_space": True},
     "OPTIONAL_SERVICES": {"secret": False, "required": False, "on_space": True},
     "HEALTH_CACHE_SECONDS": {"secret": False, "required": False, "on_space": True},
+    "MAX_BODY_MB": {"secret": False, "required": False, "on_space": True},
     "SSE_KEEPALIVE_SECONDS": {"secret": False, "required": False, "on_space": True},
 }
 

@@ -24,11 +24,12 @@ MAX_FILE_LINES = 400
 # Non-test Python of the default render, scripts/*.py included: a ratchet that may only go
 # down. Issue 17's goal is 1,100; 2,246 after 0.3.0's deploy, local-run and update tooling
 # (scripts/ is 1,133 of it), so that tooling is the next thing to slim or move out; 2,406 with
-# issue 20's release gate, rollback and status (+156: scripts/space_release.py and its hooks).
-DEFAULT_RENDER_BUDGET = 2_406
+# issue 20's release gate, rollback and status (+156: scripts/space_release.py and its hooks),
+# + 35 for issue 19's body limit (main.py, MAX_BODY_MB).
+DEFAULT_RENDER_BUDGET = 2_406 + 35
 # What the app package alone may take of it, a ratchet: 1,245 at b1c7c67, 1,086 after this
 # work alone, 1,112 merged with origins.py and the transports (it should only go down).
-APP_PACKAGE_BUDGET = 1_120
+APP_PACKAGE_BUDGET = 1_120 + 35  # + issue 19's body limit
 # Run, not imported: the servers' and Docker's targets, and the files users edit (which the
 # template imports, but a user may move their contents elsewhere).
 ENTRY_POINTS = {"__main__", "main", "healthcheck", "settings", "hooks", "api"}

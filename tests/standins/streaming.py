@@ -37,6 +37,7 @@ class ChatScript:
     gate: threading.Event | None = None
     gate_timeout: float = 15.0
     usage: tuple[int, int] = (11, 5)
+    cut_after: int | None = None  # frames sent before the body ends, unchunked (a cut upstream)
 
 
 @dataclass
@@ -54,6 +55,7 @@ class StreamReply:
     frames: Iterator[bytes]
     record: StreamRecord
     content_type: str = "text/event-stream"
+    cut_after: int | None = None
 
     def write_to(self, handler: BaseHTTPRequestHandler) -> None:
         record = self.record
@@ -61,6 +63,13 @@ class StreamReply:
             handler.send_response(200)
             handler.send_header("Content-Type", self.content_type)
             handler.send_header("Cache-Control", "no-cache")
+            if self.cut_after is not None:  # no length, no chunks: the body ends at the close
+                handler.send_header("Connection", "close")
+                handler.end_headers()
+                for _, frame in zip(range(self.cut_after), self.frames, strict=False):
+                    handler.wfile.write(frame)
+                handler.close_connection = True
+                return
             handler.send_header("Transfer-Encoding", "chunked")
             handler.end_headers()
             for frame in self.frames:
@@ -93,7 +102,8 @@ class ChatStreaming:
         """A reply whose frames `frames(pieces, record)` makes from the script's pieces."""
         record = StreamRecord()
         self.streams.append(record)
-        return StreamReply(frames(self._pieces(self.script, record), record), record)
+        pieces = frames(self._pieces(self.script, record), record)
+        return StreamReply(pieces, record, cut_after=self.script.cut_after)
 
     def _pieces(self, script: ChatScript, record: StreamRecord) -> Iterator[str]:
         for index, token in enumerate(script.tokens):
