@@ -111,6 +111,7 @@ def pair(
 def fresh(pair: Pair, openai: OpenAIStandin) -> Iterator[None]:
     assert pair.redis_cli("FLUSHALL").strip() == "OK"
     openai.init_chat()
+    openai.clear()  # its recorded requests: each test counts provider calls from zero
     openai.mode = "ok"
     yield
     if openai.script.gate is not None:
