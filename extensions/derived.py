@@ -50,6 +50,12 @@ def derive(answers_json: str) -> dict[str, Any]:
         s["name"]: (s["flavors"][flavor] if "flavors" in s else s)["imports"][0] for s in chosen
     }
     context["chat_service"] = catalogue["services"].get(context.get("chat_provider") or "")
+    # The chat route requires the Space's auth unless its owner chose public (or has none).
+    context["chat_protected"] = (
+        bool(context.get("chat"))
+        and context.get("chat_access", "auth") == "auth"
+        and context.get("auth", "none") != "none"
+    )
     framework = context.get("framework") or "fastapi"
     context["app_variables"] = [
         v for v in catalogue["app"]["variables"] if framework in v.get("frameworks", [framework])

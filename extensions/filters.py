@@ -23,7 +23,10 @@ def expected_format(variable: dict[str, Any]) -> str:
         "port": "a port number from 1 to 65535",
         "count": "a whole number from 1 to 64",
         "dimensions": "a whole number from 1 to 65536",
-        "service_names": "comma-separated names of this Space's services",
+        "limit": "a whole number, 0 for no limit",
+        "service_names": (
+            "comma-separated /health entries of this Space (services, auth, retrieval, models)"
+        ),
         "float": "a positive number of seconds",
         "bool": "true or false",
         "origins": "comma-separated origins like https://myapp.vercel.app, no path or *",

@@ -153,7 +153,16 @@ FEATURES: dict[str, dict[str, Any]] = {
     "api_key": {"variables": {"API_KEY": SECRET_REQUIRED}, "requirements": set()},
     # chat: the model and the wait for the next chunk; both have defaults, neither is secret.
     "chat": {
-        "variables": {"CHAT_MODEL": PUBLIC_OPTIONAL, "CHAT_TIMEOUT": PUBLIC_OPTIONAL},
+        "variables": {
+            "CHAT_MODEL": PUBLIC_OPTIONAL,
+            "CHAT_TIMEOUT": PUBLIC_OPTIONAL,
+            "CHAT_SYSTEM_PROMPT": PUBLIC_OPTIONAL,  # the owner's instructions: a Variable
+            "CHAT_ALLOW_CLIENT_SYSTEM": PUBLIC_OPTIONAL,
+            "CHAT_REQUESTS_PER_MINUTE": PUBLIC_OPTIONAL,
+            "CHAT_CONCURRENT_STREAMS": PUBLIC_OPTIONAL,
+            "CHAT_TOKENS_PER_DAY": PUBLIC_OPTIONAL,
+            "CHAT_DAILY_TOKEN_BUDGET": PUBLIC_OPTIONAL,
+        },
         "requirements": set(),
     },
     # retrieval: how many passages, where their text is, the embedding model and its size

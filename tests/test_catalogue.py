@@ -17,6 +17,7 @@ KINDS = {
     "port",
     "count",
     "dimensions",
+    "limit",
     "float",
     "bool",
     "text",

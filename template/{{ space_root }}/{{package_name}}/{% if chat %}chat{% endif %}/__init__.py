@@ -11,9 +11,12 @@ most CHAT_TIMEOUT seconds for each chunk.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from ..config import AppSettings
 
 MAX_MESSAGES = 100
 MAX_MESSAGE_CHARS = 32_000
@@ -43,3 +46,30 @@ class Usage:
 def tokens(value: float | None) -> int | None:
     """A token count as an int (some SDKs report floats)."""
     return None if value is None else int(value)
+
+
+class ChatRefused(Exception):
+    """A request refused before any provider call: its status, a one-line detail naming the
+    field and the fix (never the sent value), and headers (Retry-After on a 429)."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or {}
+
+
+def conversation(settings: AppSettings, messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """What the provider gets: CHAT_SYSTEM_PROMPT first, then `messages`. A client's own
+    `system` message is refused (ChatRefused 422) unless CHAT_ALLOW_CLIENT_SYSTEM is true."""
+    if not settings.chat_allow_client_system:
+        for index, message in enumerate(messages):
+            if message["role"] == "system":
+                raise ChatRefused(
+                    422,
+                    f"messages.{index}.role: system messages are not accepted here; the Space's"
+                    " CHAT_SYSTEM_PROMPT gives the instructions (CHAT_ALLOW_CLIENT_SYSTEM=true"
+                    " accepts them)",
+                )
+    prompt = settings.chat_system_prompt
+    return [{"role": "system", "content": prompt}, *messages] if prompt else list(messages)
