@@ -355,24 +355,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
         payload = b"" if body is None else json.dumps(body).encode()
+        content_type = {"Content-Type": "application/json; charset=utf-8"}
+        self.send_payload(status, payload, {**content_type, **(headers or {})})
+
+    def send_bytes(self, content: bytes, headers: Mapping[str, str]) -> None:
+        self.send_payload(200, content, {"Content-Type": "application/octet-stream", **headers})
+
+    def send_payload(self, status: int, payload: bytes, headers: Mapping[str, str]) -> None:
+        """One answer with its length; HEAD gets the headers only."""
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        for name, value in (headers or {}).items():
+        for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
-
-    def send_bytes(self, content: bytes, headers: Mapping[str, str]) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(content)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(content)
 
     def send_events(self, events: Iterable[dict[str, Any]]) -> None:
         """Server-sent events, then the end of the stream (Connection: close)."""
