@@ -3,7 +3,10 @@ lays them out, YAML scalars, Markdown text, .env values, settings field metadata
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -160,6 +163,24 @@ def env_quote(value: Any) -> str:
     return text
 
 
+@cache
+def _tooling_source() -> Any:
+    """hf-space-tools' source.py, loaded by path: the rule for the template's URL lives there."""
+    path = Path(__file__).resolve().parents[1] / "tooling" / "hf_space_tools" / "source.py"
+    spec = importlib.util.spec_from_file_location("hfst_tooling_source", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tooling_requirement(answers: dict[str, Any], conf: Any) -> str:
+    """requirements-dev.txt's line for hf-space-tools, at the commit this Space is rendered from."""
+    local_path = str(conf["src_path"])  # copier's LazyDict: items, not attributes
+    source = answers.get("_src_path") or local_path
+    return _tooling_source().requirement(source, local_path, conf["vcs_ref_hash"])
+
+
 class CodeFilters(Extension):
     """The filters templates write answers with: Python, YAML, Markdown and .env text."""
 
@@ -177,5 +198,6 @@ class CodeFilters(Extension):
                 "py_tuple": py_tuple,
                 "field_extra": field_extra,
                 "py_kwarg": py_kwarg,
+                "tooling_requirement": tooling_requirement,
             }
         )

@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # The Space's files inside template/ (the folder `space_dir` names, "." by default).
 SPACE_TEMPLATE = ROOT / "template" / "{{ space_root }}"
 FRAMEWORKS = ("fastapi", "flask")
+# `hf-space` from this checkout's tooling/, for tests that run it with this interpreter (a
+# rendered Space's own venv installs it from requirements-dev.txt instead).
+HF_SPACE = [sys.executable, "-m", "hf_space_tools"]
+TOOLING_ENV = {**os.environ, "PYTHONPATH": str(ROOT / "tooling")}
 #: Set by ``pytest --quick`` (tests/conftest.py): the tier that builds no virtualenv or image
 #: and starts no engine. A test that tries to anyway was left unmarked, and fails saying so.
 QUICK_TIER_ENV = "HFST_QUICK_TIER"
@@ -281,6 +285,10 @@ class ProjectVenvs:
         requirements = (project / "requirements.txt").read_bytes() + (
             project / "requirements-dev.txt"
         ).read_bytes()
+        # hf-space-tools from this process's copy of the checkout (template_snapshot): the
+        # same files in every process, so it does not make another venv.
+        snapshot = rb"(?m)^hf-space-tools @ file://\S*/hfst-template-[^/]+/template/tooling$"
+        requirements = re.sub(snapshot, b"", requirements)
         key = hashlib.sha256(requirements).hexdigest()[:16]
         if key not in self._built:
             requirements = ["-r", "requirements-dev.txt"]

@@ -1,8 +1,8 @@
-"""The generated `python scripts/deploy.py`, run as a user runs it, against the Hub stand-in.
+"""The deploy (`hf-space` from tooling/), run as a user runs it, against the Hub stand-in.
 
 A project rendered with neon, redis (a service with alternative forms) and groq is copied per
 test and given a .env; the script runs in the project's own virtualenv (its
-requirements-dev.txt brings huggingface_hub) with HF_ENDPOINT/HF_TOKEN pointing at
+requirements-dev.txt brings hf-space-tools) with HF_ENDPOINT/HF_TOKEN pointing at
 tests/standins/hub.py, never at huggingface.co. Every run is checked for tracebacks and for
 secret values in its output.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import importlib.util
 import json
 import os
 import re
@@ -121,7 +120,7 @@ def deploy(
     if token:
         env["HF_TOKEN"] = hub.token
     url = ["--space-url", space_url or hub.space_url] if space_url is not None else []
-    command = [str(python), "scripts/deploy.py", *url, *args]
+    command = [str(python.parent / "hf-space"), *url, *args]
     result = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -160,7 +159,7 @@ def test_deploy_creates_sets_uploads_waits_and_smoke_tests(
     assert catalogue["PORT"]["on_space"] is False and "PORT" not in hub.variables
 
     files = hub.files
-    assert {"Dockerfile", "README.md", "app/settings.py", "scripts/deploy.py"} <= set(files)
+    assert {"Dockerfile", "README.md", "app/settings.py", "requirements-dev.txt"} <= set(files)
     assert ".env.example" in files
     for never in (".env", "app/.env", ".env.local"):
         assert never not in files
@@ -261,7 +260,7 @@ def test_dry_run_prints_the_plan_and_sends_nothing(
     assert {name for kind, name in kinds if kind == "secret"} == set(SECRETS)
     assert {name for kind, name in kinds if kind == "variable"} == set(VARIABLES)
     files = re.findall(r"^\s+(\S+)  \(\d", out, re.MULTILINE)
-    assert {"scripts/deploy.py", "app/settings.py", "Dockerfile"} <= set(files)
+    assert {"requirements-dev.txt", "app/settings.py", "Dockerfile"} <= set(files)
     assert not {".env", "app/.env", ".env.local"} & set(files)
     assert not [f for f in files if f.startswith(".git/")]
 
@@ -675,22 +674,20 @@ def test_an_aliased_field_is_checked_and_sent_under_its_alias(
 # --- the script itself -------------------------------------------------------------------------
 
 
-def test_script_is_plain_python_read_from_pyproject_and_simple(rendered: Path) -> None:
-    script = rendered / "scripts" / "deploy.py"
-    text = script.read_text()
-    assert "{{" not in text and "{%" not in text
-    assert "standin-user/deploy-demo" not in text  # the Space id comes from pyproject.toml
-    for part in script.parent.glob("*.py"):  # one file per concern, none over 400 lines
+def test_tooling_is_one_small_file_per_concern_and_not_in_the_render(rendered: Path) -> None:
+    assert not (rendered / "scripts").exists()  # installed by requirements-dev.txt instead
+    tooling = Path(__file__).resolve().parents[1] / "tooling" / "hf_space_tools"
+    for part in tooling.glob("*.py"):  # one file per concern, none over 400 lines
         assert len(part.read_text().splitlines()) <= 400, part.name
     result = run(
-        sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "C901",
-        str(script.parent), cwd=rendered,
+        sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "C901", str(tooling),
+        cwd=rendered,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout
 
 
 def test_help_describes_the_six_steps_that_the_docs_link_to(python: Path, rendered: Path) -> None:
-    result = run(python, "scripts/deploy.py", "--help", cwd=rendered)
+    result = run(python.parent / "hf-space", "--help", cwd=rendered)
     assert result.returncode == 0, result.stderr
     steps = re.findall(r"^(\d)\. (\w[\w ]*):", result.stdout, re.MULTILINE)
     assert steps == [
@@ -700,7 +697,7 @@ def test_help_describes_the_six_steps_that_the_docs_link_to(python: Path, render
     assert "standin-user/deploy-demo" in result.stdout  # --space's default, from pyproject.toml
     for doc in ("README.md", "SECRETS.md"):
         text = (rendered / doc).read_text()
-        assert "python scripts/deploy.py --help" in text, doc
+        assert "`hf-space --help`" in text, doc
         assert not re.search(r"^\d\. \*\*(check|space|upload|build|health)\*\*", text, re.M), doc
 
 
@@ -752,16 +749,11 @@ LIST_FILES = (
 
 
 @pytest.fixture(scope="module")
-def planner(rendered: Path) -> Iterator[Any]:
-    """The rendered scripts/upload_plan.py as a module (it only defines things)."""
-    path = rendered / "scripts" / "upload_plan.py"
-    spec = importlib.util.spec_from_file_location("rendered_upload_plan", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # for its dataclass
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+def planner() -> Any:
+    """hf-space-tools' upload_plan (it only defines things)."""
+    from hf_space_tools import upload_plan
+
+    return upload_plan
 
 
 # Patterns and paths drawn from a small alphabet, so that they often meet: negations,

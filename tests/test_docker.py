@@ -48,7 +48,6 @@ NEVER_IN_IMAGE = (
     ".env",
     ".git",
     "tests",
-    "scripts",
     "Dockerfile",
     ".dockerignore",
     "requirements-dev.txt",

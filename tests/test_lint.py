@@ -15,7 +15,7 @@ SCRIPTS = [
 ]
 
 # docs/ is left out: ruff would reformat the illustrative snippets in its Markdown.
-PYTHON = ["extensions", "tests", *SCRIPTS]
+PYTHON = ["extensions", "tests", "tooling", *SCRIPTS]
 
 
 def test_ruff_check_is_clean() -> None:

@@ -77,7 +77,7 @@ def test_the_workflows_run_for_the_folder_only_and_work_in_it(mono: Path) -> Non
     ]
     assert sync["jobs"]["deploy"]["defaults"] == {"run": {"working-directory": "apps/api"}}
     # Every relative path a job's step reads exists in the folder it works in.
-    for needed in ("requirements-dev.txt", "Dockerfile", "scripts/deploy.py"):
+    for needed in ("requirements-dev.txt", "Dockerfile", "pyproject.toml"):
         assert (mono / "apps" / "api" / needed).is_file(), needed
 
     ours = [workflows / "apps-api-ci.yml", workflows / "apps-api-sync-to-hub.yml"]

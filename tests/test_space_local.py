@@ -1,4 +1,4 @@
-"""The generated scripts/space_local.py: a local run that behaves like a Space.
+"""`hf-space local` (tooling/hf_space_tools/local.py): a local run that behaves like a Space.
 
 A Redis Space is rendered for each framework and its image built once a session (the
 command's own builds then come from the cache). Each test runs the real command, which creates
@@ -22,7 +22,6 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import tomllib
@@ -34,7 +33,7 @@ from typing import Any
 
 import pytest
 from engines import PortInUse, RedisServer, base_image, docker_client, unavailable
-from support import FRAMEWORKS, render
+from support import FRAMEWORKS, HF_SPACE, TOOLING_ENV, render
 
 pytestmark = pytest.mark.docker
 
@@ -154,8 +153,7 @@ def write_env(project: Path, redis: tuple[RedisServer, int]) -> None:
 
 
 def command(base: str, *flags: str) -> list[str]:
-    script = "scripts/space_local.py"
-    return [sys.executable, script, "--port", "0", "--build-arg", f"PYTHON_IMAGE={base}", *flags]
+    return [*HF_SPACE, "local", "--port", "0", "--build-arg", f"PYTHON_IMAGE={base}", *flags]
 
 
 def leftovers(client: Any) -> dict[str, list[str]]:
@@ -175,8 +173,8 @@ NOTHING_LEFT = {"containers": [], "networks": [], "volumes": [], "rules": []}
 
 def run_once(project: Path, base: str, *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command(base, "--once", *flags),
-        cwd=project, capture_output=True, text=True, timeout=RUN_WITHIN, check=False,
+        command(base, "--once", *flags), cwd=project, env=TOOLING_ENV,
+        capture_output=True, text=True, timeout=RUN_WITHIN, check=False,
     )  # fmt: skip
 
 
@@ -293,8 +291,9 @@ def test_runs_like_a_space_and_a_signal_removes_everything(
     project = spaces("fastapi")
     write_env(project, allowed_redis)
     process = subprocess.Popen(
-        command(base), cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+        command(base), cwd=project, env=TOOLING_ENV, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
     try:
         seen = wait_for_line(lines_of(process), after, RUN_WITHIN)
         (container,) = client.containers.list(filters={"label": LABEL})
@@ -317,9 +316,9 @@ def test_runs_like_a_space_and_a_signal_removes_everything(
 def test_without_iptables_it_stops_and_names_the_fix(renders) -> None:
     project = renders("fastapi")
     result = subprocess.run(
-        [sys.executable, "scripts/space_local.py", "--once"],
+        [*HF_SPACE, "local", "--once"],
         cwd=project, capture_output=True, text=True, timeout=60, check=False,
-        env={**os.environ, "PATH": str(project / "no-such-dir")},
+        env={**TOOLING_ENV, "PATH": str(project / "no-such-dir")},
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stdout == ""  # stopped before building or creating anything
@@ -340,8 +339,9 @@ def test_bad_arguments_are_named_before_anything_runs(
     renders, arguments: list[str], said: str
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "scripts/space_local.py", *arguments],
+        [*HF_SPACE, "local", *arguments],
         cwd=renders("fastapi"), capture_output=True, text=True, timeout=60, check=False,
+        env=TOOLING_ENV,
     )  # fmt: skip
     assert result.returncode == 2 and result.stdout == ""
     assert said in result.stderr.splitlines()[-1], result.stderr

@@ -20,6 +20,8 @@ import pytest
 import yaml
 from support import ROOT, SERVICES, render
 
+TOOLING = ROOT / "tooling" / "hf_space_tools"
+
 MAX_FILE_LINES = 400
 # Non-test Python of the default render, scripts/*.py included: a ratchet that may only go
 # down. Issue 17's goal is 1,100; 2,246 after 0.3.0's deploy, local-run and update tooling
@@ -87,12 +89,13 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @dataclass
 class Package:
-    """The app package of a rendered Space: its modules by dotted name, and the scripts."""
+    """The app package of a rendered Space: its modules by dotted name, and the tooling that
+    imports it from outside (hf-space-tools, which requirements-dev.txt installs)."""
 
     root: Path
     name: str
     modules: dict[str, Path]
-    scripts: list[Path]
+    tooling: list[Path]
 
     @classmethod
     def of(cls, space: Path) -> Package:
@@ -104,7 +107,7 @@ class Package:
             if parts[-1] == "__init__":
                 parts = parts[:-1]
             modules[".".join(parts)] = path
-        return cls(space, name, modules, sorted((space / "scripts").glob("*.py")))
+        return cls(space, name, modules, sorted(TOOLING.glob("*.py")))
 
     def is_package(self, module: str) -> bool:
         return self.modules[module].name == "__init__.py"
@@ -128,7 +131,8 @@ class Package:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                assert module, "a relative import outside the package"
+                if module is None:  # the tooling's imports of its own modules
+                    return
                 here = module if self.is_package(module) else module.rpartition(".")[0]
                 for _ in range(node.level - 1):
                     here = here.rpartition(".")[0]
@@ -136,7 +140,7 @@ class Package:
             yield base
             yield from (f"{base}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module":
-            # scripts/deploy.py: importlib.import_module(f"{package}.variables")
+            # hf-space-tools' deploy.py: importlib.import_module(f"{package}.variables")
             argument = node.args[0] if node.args else None
             tail = argument.values[-1] if isinstance(argument, ast.JoinedStr) else None
             if isinstance(tail, ast.Constant):
@@ -150,11 +154,11 @@ class Package:
 
 
 def unimported(package: Package) -> list[str]:
-    """Modules neither imported by another module or a script, nor an entry point."""
+    """Modules neither imported by another module or the tooling, nor an entry point."""
     graph = package.graph()
     used = {target for targets in graph.values() for target in targets}
-    for script in package.scripts:
-        used |= package.imports(script, None)
+    for tool in package.tooling:
+        used |= package.imports(tool, None)
     return sorted(
         module
         for module in package.modules
@@ -201,9 +205,10 @@ def lines(path: Path) -> int:
 
 
 def python_lines(package: Package) -> tuple[int, int]:
-    """(app package, app package + scripts) lines of the render's non-test Python."""
+    """(app package, all) lines of the render's non-test Python."""
     app = sum(lines(path) for path in package.modules.values())
-    return app, app + sum(lines(path) for path in package.scripts)
+    every = [path for path in package.root.rglob("*.py") if "tests" not in path.parts]
+    return app, sum(map(lines, every))
 
 
 # -- the checks ------------------------------------------------------------------------------
@@ -233,9 +238,9 @@ def test_no_generated_file_is_over_400_lines(package: Package) -> None:
 
 def test_the_default_render_fits_the_line_budget(rendered: dict[str, Path]) -> None:
     app, total = python_lines(Package.of(rendered["fastapi-none"]))
-    print(f"default render: app package {app} lines, with scripts {total}")
+    print(f"default render: app package {app} lines, all non-test Python {total}")
     assert app <= APP_PACKAGE_BUDGET, f"the app package is {app} lines"
-    assert total <= DEFAULT_RENDER_BUDGET, f"the default render is {total} lines with scripts/"
+    assert total <= DEFAULT_RENDER_BUDGET, f"the default render is {total} lines"
 
 
 # -- the checks catch what they look for -----------------------------------------------------

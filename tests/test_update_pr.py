@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import GIT_ENV, NOT_TEMPLATE, ROOT, copier_cli, git, render, run
+from support import GIT_ENV, HF_SPACE, NOT_TEMPLATE, ROOT, TOOLING_ENV, copier_cli, git, render, run
 from workflow_tools import assert_workflow_lints_clean, edit, load_workflow
 
 BOT = "41898282+github-actions[bot]@users.noreply.github.com"
@@ -168,7 +168,10 @@ class Run:
             testing = step.get("id") == "tests"
             if testing and not tests:
                 continue
-            result = self.step(step, self.python.parent if testing else template_bin)
+            # On GitHub one Python runs every step: the Space's (its tests install its
+            # requirements-dev.txt, hf-space-tools too) is the one that writes the body.
+            space_step = testing or name == "Pull request body"
+            result = self.step(step, self.python.parent if space_step else template_bin)
             failed = result.returncode != 0 and not step.get("continue-on-error")
             assert not failed, (step["name"], result.stdout + result.stderr)
         return self
@@ -210,8 +213,9 @@ def test_zizmor_and_githubs_schema_find_nothing(tmp_path: Path, space_dir: str) 
     tests = next(step for step in job["steps"] if step.get("id") == "tests")
     assert tests["working-directory"] == (space_dir or ".")
     body = next(step for step in job["steps"] if step.get("name") == "Pull request body")
-    assert f"python {space_dir + '/' if space_dir else ''}scripts/update_pr.py" in body["run"]
-    assert (project / (space_dir or ".") / "scripts" / "update_pr.py").is_file()
+    assert "\nhf-space update-pr --tests" in body["run"]  # hf-space-tools at the new commit:
+    requirements = f"{space_dir + '/' if space_dir else ''}requirements-dev.txt"
+    assert f"'^hf-space-tools' {requirements}" in body["run"]
     # Only the workflow's own token, through env, never a stored secret.
     text = path.read_text(encoding="utf-8")
     assert "secrets." not in text
@@ -223,7 +227,6 @@ def test_zizmor_and_githubs_schema_find_nothing(tmp_path: Path, space_dir: str) 
 def test_turned_off_it_is_not_rendered(tmp_path: Path) -> None:
     project = render(tmp_path / "space", update_pr=False)
     assert not (project / ".github" / "workflows" / "update.yml").exists()
-    assert not (project / "scripts" / "update_pr.py").exists()
     assert (project / ".github" / "workflows" / "ci.yml").is_file()
 
 
@@ -318,8 +321,8 @@ def test_the_body_says_when_the_tests_fail_and_lists_rej_files(
     result = copier_cli("update", "--trust", "--defaults", "--conflict", "rej", cwd=work)
     assert result.returncode == 0, result.stderr
     git(work, "add", "-A")  # as the workflow stages the update before the body step
-    script = work / "scripts" / "update_pr.py"
-    made = run(sys.executable, script, "--tests", "failure", cwd=work, env=GIT_ENV)
+    env = {**GIT_ENV, "PYTHONPATH": TOOLING_ENV["PYTHONPATH"]}
+    made = run(*HF_SPACE, "update-pr", "--tests", "failure", cwd=work, env=env)
     assert made.returncode == 0, made.stderr
     assert "**The Space's tests fail on the updated tree**" in made.stdout
     assert "## Conflicts (1)\n" in made.stdout

@@ -5,7 +5,7 @@ The template's own variables (CORS, timeouts, the chosen services') come from `A
 and stay current with `copier update`. A field here is read from the environment (the
 Space's secrets and variables) or `.env`, under its name upper-cased, and checked at startup.
 The deploy sends a `SecretStr` field as a Secret and any other as a public Variable; the
-description is the help `python scripts/deploy.py check` shows. Give each field a default
+description is the help `hf-space check` shows. Give each field a default
 (None for a secret) so the app still starts while it is unset. Lists are comma-separated.
 """
 

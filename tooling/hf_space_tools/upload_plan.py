@@ -1,5 +1,5 @@
-# Owned by the template: `copier update` keeps this file current; don't edit it.
-"""Step 4 of scripts/deploy.py: which files the Space gets, as the very bytes to send.
+# Part of hf-space-tools, which the Space's requirements-dev.txt installs from the template.
+"""Step 4 of deploy.py: which files the Space gets, as the very bytes to send.
 
 The files git would not ignore (`git ls-files --cached --others --exclude-standard`, without
 needing git): .gitignore at any depth and .git/info/exclude, matched by pathspec with git's

@@ -1,11 +1,12 @@
-# Owned by the template: `copier update` keeps this file current; don't edit it.
+# Part of hf-space-tools, which the Space's requirements-dev.txt installs from the template.
 """Deploy this repo to its Hugging Face Docker Space in six steps, each reported as it happens.
 
-  python scripts/deploy.py            all six steps
-  python scripts/deploy.py check      step 1 only; sends nothing
-  python scripts/deploy.py --dry-run  steps 1 to 4 as a plan: reads the Space, writes nothing
-  python scripts/deploy.py status     the Space's stage, commits, /health and drift; exit 1: to do
-  python scripts/deploy.py rollback   put the `last-good` tree back, in one new commit
+  hf-space             all six steps (also: hf-space deploy)
+  hf-space check       step 1 only; sends nothing
+  hf-space --dry-run   steps 1 to 4 as a plan: reads the Space, writes nothing
+  hf-space status      the Space's stage, commits, /health and drift; exit 1: to do
+  hf-space rollback    put the `last-good` tree back, in one new commit
+  hf-space local       run the image here the way a Space runs it (hf-space local --help)
 
 1. check: read .env (or --env-file) and the environment, which wins; validate every variable
    with the app's Settings (settings.py, where your own fields go). Missing and malformed
@@ -16,13 +17,13 @@
    what changed is sent. --prune removes only names the template once declared that this app
    no longer reads; other names on the Space are not this app's and are kept.
 4. upload: in one commit, the files git would not ignore, never env files, private keys,
-   credentials or caches (scripts/upload_plan.py); nothing is sent while a file is 10 MiB or
+   credentials or caches (upload_plan.py); nothing is sent while a file is 10 MiB or
    more, holds a secret's value in any usual encoding, or is a symlink leading out of the repo.
 5. build: wait for the Space to run (--timeout) with stage changes and the build log; on an
    error, the log's last lines and the likely cause.
 6. health: GET /health on the Space, one line per service. When it answers 200, the Space's
    commit is tagged `last-good`; when step 5 or 6 fails, that tree goes back in one new commit
-   (scripts/space_release.py) and the deploy exits 1 all the same. --no-rollback keeps it.
+   (release.py) and the deploy exits 1 all the same. --no-rollback keeps it.
 
 --code-only (the GitHub sync workflow) skips step 3, keeping the Space's secrets and variables.
 The token (write access) comes from HF_TOKEN, `hf auth login` or GitHub OIDC (HF_OIDC_RESOURCE).
@@ -36,15 +37,12 @@ import importlib
 import os
 import re
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # the app, and the modules beside this file
-release = importlib.import_module("space_release")  # steps 5 and 6, rollback, status
-DeployError = release.DeployError
+from . import project_root, release  # release: steps 5 and 6, rollback, status
+from .watch import DeployError
 
 PLAN = (
     "Since July 2026 a Docker Space needs a paid plan: PRO for a user "
@@ -65,13 +63,14 @@ class Report:
         print(self.mask(" " * indent + text, self.secrets), file=stream or sys.stdout)
 
 
-def load_app(say: Report) -> tuple[str, Any]:
-    """The Space id and `<package>.variables`, as pyproject.toml's [tool.hf-space] names them."""
+def load_app(say: Report) -> tuple[Path, str, Any]:
+    """The Space repo, its id and `<package>.variables`, as [tool.hf-space] names them."""
     try:
-        table = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hf-space"]
+        root, table = project_root()  # NotASpace names the folder and the fix
         space_id, package = table["space-id"], table["package"]
+        sys.path.insert(0, str(root))  # the app's package, as `python -m` from the repo finds it
         say.mask = importlib.import_module(f"{package}.logs").mask
-        return space_id, importlib.import_module(f"{package}.variables")
+        return root, space_id, importlib.import_module(f"{package}.variables")
     except (ImportError, OSError, ValueError, LookupError, TypeError) as error:
         hint = "pyproject.toml's [tool.hf-space] names space-id and package"
         raise DeployError(
@@ -105,7 +104,7 @@ class Config:
 def check(args: argparse.Namespace, app: Any, say: Report) -> Config:
     """Step 1: every problem at once; raises DeployError before anything is sent."""
     env_file = args.env_file
-    shown = env_file.relative_to(ROOT) if env_file.is_relative_to(ROOT) else env_file
+    shown = env_file.relative_to(args.root) if env_file.is_relative_to(args.root) else env_file
     say(f"[1/6] check: {shown} {'and' if env_file.is_file() else 'not found;'} the environment", 0)
     config = Config(app, env_file)
     say.secrets += list(config.never_upload)
@@ -173,8 +172,11 @@ class Deploy(release.Release):
         if token:
             say.secrets.append(token)
             config.never_upload[token] = "your Hugging Face token"
-        planner = importlib.import_module("upload_plan")  # scripts/, beside this file
-        plan = planner.plan_files(ROOT, self.args.env_file.resolve(), config.never_upload)
+        from . import upload_plan  # pathspec: loaded only when there is something to plan
+
+        plan = upload_plan.plan_files(
+            self.args.root, self.args.env_file.resolve(), config.never_upload
+        )
         if plan.refused and command == "deploy":
             raise DeployError("nothing was sent; these files must not leave this machine:\n  "
                               + "\n  ".join(plan.refused))  # fmt: skip
@@ -322,7 +324,7 @@ class Deploy(release.Release):
             say(line)
         # The very bytes planned and scanned, never the client's own pick of the folder.
         operations = [CommitOperationAdd(name, data) for name, data in files.items()]
-        message = "Deploy with scripts/deploy.py"
+        message = "Deploy with hf-space"
         commit = self.write("create_commit", operations, repo_type="space", commit_message=message)
         if commit and commit.oid == previous:
             say("unchanged: no file differs from the Space")
@@ -331,9 +333,9 @@ class Deploy(release.Release):
         return commit.oid if commit and commit.oid != previous else None
 
 
-def parse_args(argv: list[str] | None, space_id: str) -> argparse.Namespace:
+def parse_args(argv: list[str] | None, root: Path, space_id: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        "python scripts/deploy.py", description=__doc__,
+        "hf-space", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     add = parser.add_argument
@@ -354,7 +356,8 @@ def parse_args(argv: list[str] | None, space_id: str) -> argparse.Namespace:
         parser.error(f"--space {args.space!r}: expected OWNER/NAME, e.g. {space_id}")
     if args.env_file and not args.env_file.is_file():
         parser.error(f"--env-file {args.env_file}: no such file")
-    args.env_file = (args.env_file or ROOT / ".env").absolute()
+    args.env_file = (args.env_file or root / ".env").absolute()
+    args.root = root
     return args
 
 
@@ -362,8 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # each line as it happens, in CI logs too
     say = Report()
     try:
-        space_id, app = load_app(say)
-        return Deploy(parse_args(argv, space_id), app, say).run()
+        root, space_id, app = load_app(say)
+        return Deploy(parse_args(argv, root, space_id), app, say).run()
     except (DeployError, KeyboardInterrupt) as error:
         say(f"error: {error or 'interrupted; rerunning is safe'}", 0, sys.stderr)
     except Exception as error:  # never a traceback: it could quote a secret
@@ -371,7 +374,3 @@ def main(argv: list[str] | None = None) -> int:
             raise
         say(f"error: {type(error).__name__}: {error} (DEPLOY_DEBUG=1 shows more)", 0, sys.stderr)
     return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

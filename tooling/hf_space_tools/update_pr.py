@@ -1,4 +1,4 @@
-# Owned by the template: `copier update` keeps this file current; don't edit it.
+# Part of hf-space-tools, which the Space's requirements-dev.txt installs from the template.
 """Print the body of the template-update pull request; the update workflow runs this from the
 repository's root after `copier update`, before committing. The body has the template's
 CHANGELOG.md sections between the committed and the updated `_commit`, every file left with a
@@ -16,10 +16,11 @@ from pathlib import Path
 import yaml
 from packaging.version import InvalidVersion, Version
 
+from .source import git_url
+
 ANSWERS = ".copier-answers.yml"
 # Built, not written out: a literal marker here would make this file look conflicted.
 MARKERS = {b"<" * 7 + b" before updating", b">" * 7 + b" after updating"}
-SHORTHANDS = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/"}  # as copier reads them
 LIMIT = 60_000  # GitHub refuses a pull request body over 65,536 characters
 RESOLVE = (
     "Resolve each on this branch before merging: both versions stand between copier's `before "
@@ -51,10 +52,8 @@ def release(ref: str) -> Version | None:
 
 def changelog(source: str, ref: str, old: str) -> str:
     """CHANGELOG.md's sections for the releases after `old`, up to `ref`, as `ref` has it."""
-    for short, url in SHORTHANDS.items():
-        source = url + source[len(short) :] if source.startswith(short) else source
     with tempfile.TemporaryDirectory() as clone:
-        git("clone", "--quiet", "--bare", source.removeprefix("git+"), clone)
+        git("clone", "--quiet", "--bare", git_url(source), clone)
         text = git("--git-dir", clone, "show", f"{ref}:CHANGELOG.md")
     low, high, kept, keep = release(old), release(ref), [], False
     for line in text.splitlines():
@@ -99,10 +98,11 @@ def body(tests: str, held_back: str) -> str:
     return text if len(text) <= LIMIT else text[:LIMIT] + "\n\n(cut: see CHANGELOG.md)\n"
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser("hf-space update-pr", description=__doc__.splitlines()[0])
     parser.add_argument("--tests", default="", help="the tests' outcome: success or failure")
     parser.add_argument("--held-back", type=Path, help="patch of workflow files left out")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     patch = args.held_back.read_text(encoding="utf-8") if args.held_back else ""
     print(body(args.tests, patch), end="")
+    return 0

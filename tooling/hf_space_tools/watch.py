@@ -1,5 +1,5 @@
-# Owned by the template: `copier update` keeps this file current; don't edit it.
-"""Steps 5 and 6 of scripts/deploy.py: watch the Space build and start, then GET /health.
+# Part of hf-space-tools, which the Space's requirements-dev.txt installs from the template.
+"""Steps 5 and 6 of deploy.py: watch the Space build and start, then GET /health.
 
 `Watch` is mixed into deploy.py's `Deploy`, whose Hub client (`api`), arguments, report
 (`say`) and Space (`space`, `url`, `host`) it uses.
@@ -106,8 +106,8 @@ class Watch:
         for name, result in (body.get("services") or {} if isinstance(body, dict) else {}).items():
             self.say(service_line(name, result))
         if status in (401, 403):
-            raise DeployError(f"{url} answered {status}: a private Space answers only with a "
-                              "token, which goes only to the host the Hub names for it")  # fmt: skip
+            private = "a private Space answers only with a token, which goes only to the host"
+            raise DeployError(f"{url} answered {status}: {private} the Hub names for it")
         if status != 200:
             raise DeployError(f"{url} answered {status or body}: the Space runs but is not ready; "
                               "the lines above name each service (SECRETS.md)")  # fmt: skip
@@ -118,7 +118,7 @@ class Watch:
 
 
 def service_line(name: str, result: Any) -> str:
-    """A /health entry as the deploy and scripts/space_local.py print it."""
+    """A /health entry as the deploy and `hf-space local` print it."""
     result = result if isinstance(result, dict) else {"status": result}
     ms = "-" if result.get("latency_ms") is None else f"{result['latency_ms']} ms"
     return f"{name:<14}{result.get('status', '?'):<14}{ms:>9}  {result.get('detail') or ''}"

@@ -1,7 +1,7 @@
-# Owned by the template: `copier update` keeps this file current; don't edit it.
-"""The release gate of scripts/deploy.py: the `last-good` tag, rollback, and `status`.
+# Part of hf-space-tools, which the Space's requirements-dev.txt installs from the template.
+"""The release gate of deploy.py: the `last-good` tag, rollback, and `status`.
 
-`Release` is mixed into deploy.py's `Deploy`, like space_watch's `Watch`.
+`Release` is mixed into deploy.py's `Deploy`, like watch.py's `Watch`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from space_watch import DeployError, Watch, get_health, service_line
+from .watch import DeployError, Watch, get_health, service_line
 
 TAG = "last-good"
 

@@ -1,8 +1,8 @@
-# Owned by the template: `copier update` keeps this file current; don't edit it.
+# Part of hf-space-tools, which the Space's requirements-dev.txt installs from the template.
 """Build this Space's image and run it here the way the Hub runs it, then report /health.
 
-  python scripts/space_local.py          build, run, report /health, keep running until Ctrl-C
-  python scripts/space_local.py --once   build, run, report /health, stop: 0 when it is 200
+  hf-space local          build, run, report /health, keep running until Ctrl-C
+  hf-space local --once   build, run, report /health, stop: 0 when it is 200
 
 As on a Space: uid 1000 on port 7860 (published on 127.0.0.1:--port); the values of .env
 (--env-file) as the Space's secrets and variables; SPACE_ID, SPACE_HOST, SPACE_AUTHOR_NAME and
@@ -27,23 +27,22 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
-from space_watch import service_line  # scripts/ is on sys.path: run as a file
+from . import project_root
+from .watch import service_line
 
-ROOT = Path(__file__).resolve().parents[1]
 ALLOWED_PORTS = "80,443,8080"  # Hugging Face's Spaces overview, "Networking"
 HARDWARE = {  # vCPU and memory of each Space hardware (Spaces overview, "Hardware resources")
     "cpu-basic": (2, "16g"), "cpu-upgrade": (8, "32g"), "t4-small": (4, "15g"),
     "t4-medium": (8, "30g"), "a10g-small": (4, "15g"), "a10g-large": (12, "46g"),
     "a100-large": (12, "142g"),
 }  # fmt: skip
-FIX = "run as root (sudo .venv/bin/python scripts/space_local.py), or pass --no-egress-rule"
+FIX = "run as root (sudo .venv/bin/hf-space local), or pass --no-egress-rule"
 
 
 class Stop(Exception):
@@ -146,10 +145,10 @@ def build(client: Any, args: argparse.Namespace, space_id: str) -> str:
     import docker
 
     tag = re.sub(r"[^a-z0-9._-]", "-", space_id.split("/")[1].lower()) + ":space-local"
-    print(f"build: {tag} from {ROOT}")
+    print(f"build: {tag} from {args.root}")
     build_args = dict(item.split("=", 1) for item in args.build_arg)
     try:
-        client.images.build(path=str(ROOT), tag=tag, buildargs=build_args, rm=True)
+        client.images.build(path=str(args.root), tag=tag, buildargs=build_args, rm=True)
     except docker.errors.BuildError as error:
         log = "".join(chunk.get("stream", "") for chunk in error.build_log).splitlines()
         print("\n".join(log[-20:]), file=sys.stderr)
@@ -194,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
         print("note: no outbound rule (--no-egress-rule): unlike a Space, every port is reachable")
     import docker
 
-    space_id = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hf-space"]["space-id"]
+    space_id = args.space_id
     client = docker.from_env()
     image = build(client, args, space_id)
     sandbox = Sandbox(client, args.egress_rule)
@@ -218,12 +217,12 @@ def run(args: argparse.Namespace) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        "python scripts/space_local.py", description=__doc__,
+        "hf-space local", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     add = parser.add_argument
     add("--hardware", choices=HARDWARE, default="cpu-basic", help="caps (default cpu-basic)")
-    add("--env-file", type=Path, default=ROOT / ".env", help="the Space's values (default .env)")
+    add("--env-file", type=Path, help="the Space's values (default .env)")
     add("--port", type=int, default=7860, help="port on 127.0.0.1 (default 7860; 0: any free one)")
     add("--once", action="store_true", help="report /health and stop: exit 0 when it is 200")
     add("--no-egress-rule", dest="egress_rule", action="store_false",
@@ -234,8 +233,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not all("=" in item for item in args.build_arg):
         parser.error("--build-arg: expected NAME=VALUE")
-    if args.env_file != ROOT / ".env" and not args.env_file.is_file():
+    if args.env_file and not args.env_file.is_file():
         parser.error(f"--env-file {args.env_file}: no such file")
+    try:
+        args.root, table = project_root()
+        args.space_id = table["space-id"]
+    except (ValueError, KeyError, OSError) as error:
+        parser.error(f"{error}")
+    args.env_file = args.env_file or args.root / ".env"
     return args
 
 
@@ -255,7 +260,3 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # never a traceback: it could quote a secret
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
     return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
