@@ -158,9 +158,9 @@ def owner_problem(value: str) -> str:
 # (services.yml `imports`): a package with one of these names would shadow it.
 FRAMEWORK_IMPORTS = frozenset(
     {
-        # the frameworks, their servers and settings, the tests' client, the deploy script
+        # the frameworks, their servers and settings, the tests' client, hf-space-tools
         *("fastapi", "flask", "uvicorn", "gunicorn", "starlette", "pydantic", "pydantic_settings"),
-        *("httpx", "huggingface_hub", "pytest"),
+        *("httpx", "huggingface_hub", "pytest", "hf_space_tools", "docker", "pathspec"),
         # what those import in turn
         *("pydantic_core", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker"),
         *("anyio", "sniffio", "h11", "idna", "certifi", "httpcore", "typing_extensions"),

@@ -509,7 +509,7 @@ def test_every_service_and_flavor_declares_its_import_names() -> None:
 @pytest.mark.parametrize(
     "name",
     ["fastapi", "flask", "uvicorn", "gunicorn", "starlette", "pydantic", "pydantic_settings",
-     "httpx", "huggingface_hub", "pytest", *_catalogue_imports()],
+     "httpx", "huggingface_hub", "pytest", "hf_space_tools", *_catalogue_imports()],
 )  # fmt: skip
 def test_package_name_shadowing_a_dependency_is_refused(name: str) -> None:
     assert "would shadow" in extension.package_name_problem(name)
@@ -521,7 +521,7 @@ def test_package_name_colliding_with_a_repo_root_name_is_refused() -> None:
         for path in TEMPLATE.iterdir()
         if "{" not in path.name
     }
-    assert {"tests", "scripts"} <= roots
+    assert {"tests", "dockerfile"} <= roots
     for name in roots:
         if name.isidentifier():
             assert "root of the Space repo" in extension.package_name_problem(name), name

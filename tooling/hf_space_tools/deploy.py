@@ -63,14 +63,14 @@ class Report:
         print(self.mask(" " * indent + text, self.secrets), file=stream or sys.stdout)
 
 
-def load_app(say: Report) -> tuple[Path, str, Any]:
-    """The Space repo, its id and `<package>.variables`, as [tool.hf-space] names them."""
+def load_app(say: Report) -> tuple[Path, dict[str, Any], Any]:
+    """The Space repo, its [tool.hf-space] table and `<package>.variables`."""
     try:
         root, table = project_root()  # NotASpace names the folder and the fix
-        space_id, package = table["space-id"], table["package"]
+        package = table["package"]
         sys.path.insert(0, str(root))  # the app's package, as `python -m` from the repo finds it
         say.mask = importlib.import_module(f"{package}.logs").mask
-        return root, space_id, importlib.import_module(f"{package}.variables")
+        return root, table, importlib.import_module(f"{package}.variables")
     except (ImportError, OSError, ValueError, LookupError, TypeError) as error:
         hint = "pyproject.toml's [tool.hf-space] names space-id and package"
         raise DeployError(
@@ -307,7 +307,7 @@ class Deploy(release.Release):
         if unset := sorted(on_space & (reads - set(config.values))):
             self.say(f"kept     {', '.join(unset)}: on the Space, not set locally")
         for name in sorted(on_space - reads):
-            if name not in self.app.TEMPLATE_VARIABLES:
+            if name not in self.args.template_variables:
                 self.say(f"kept     {name}: not read by this app, kept")
             elif self.args.prune:
                 self.write(f"delete_space_{'secret' if name in secrets else 'variable'}", name)
@@ -333,7 +333,8 @@ class Deploy(release.Release):
         return commit.oid if commit and commit.oid != previous else None
 
 
-def parse_args(argv: list[str] | None, root: Path, space_id: str) -> argparse.Namespace:
+def parse_args(argv: list[str] | None, root: Path, table: dict[str, Any]) -> argparse.Namespace:
+    space_id = table["space-id"]
     parser = argparse.ArgumentParser(
         "hf-space", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -358,6 +359,7 @@ def parse_args(argv: list[str] | None, root: Path, space_id: str) -> argparse.Na
         parser.error(f"--env-file {args.env_file}: no such file")
     args.env_file = (args.env_file or root / ".env").absolute()
     args.root = root
+    args.template_variables = frozenset(table.get("template-variables", ()))
     return args
 
 
@@ -365,8 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # each line as it happens, in CI logs too
     say = Report()
     try:
-        root, space_id, app = load_app(say)
-        return Deploy(parse_args(argv, root, space_id), app, say).run()
+        root, table, app = load_app(say)
+        return Deploy(parse_args(argv, root, table), app, say).run()
     except (DeployError, KeyboardInterrupt) as error:
         say(f"error: {error or 'interrupted; rerunning is safe'}", 0, sys.stderr)
     except Exception as error:  # never a traceback: it could quote a secret

@@ -117,7 +117,7 @@ class Release(Watch):
                 found.append(f"{name}: set locally, missing on the Space (deploy.py sends it)")
         for name in sorted(set(secrets) | set(variables)):
             if name not in reads:
-                old = name in self.app.TEMPLATE_VARIABLES
+                old = name in self.args.template_variables
                 found.append(f"{name}: on the Space, read by nothing" +
                              (" (deploy.py --prune removes it)" if old else ""))  # fmt: skip
         for name in config.secrets:

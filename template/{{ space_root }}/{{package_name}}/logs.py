@@ -31,11 +31,8 @@ def mask(text: str, secrets: Iterable[str]) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
-    """Masks secret values anywhere in a formatted record, tracebacks included.
-
-    The app never logs secrets on purpose; this catches the ones an SDK puts in an
-    exception message or a URL.
-    """
+    """Masks secret values anywhere in a record, tracebacks included: those an SDK puts in an
+    exception message or a URL."""
 
     def __init__(self, fmt: str, secrets: list[str]) -> None:
         super().__init__(fmt)

@@ -7,11 +7,8 @@ import socket
 
 
 class CheckFailed(Exception):
-    """A check failed for a reason worth naming.
-
-    `category` is short and fixed (e.g. "not found"); raise it `from` the SDK's
-    exception so the description can name that exception's class.
-    """
+    """A check failed for a reason worth naming: a short, fixed `category` ("not found"),
+    raised `from` the SDK's exception so that the description names its class."""
 
     def __init__(self, category: str) -> None:
         super().__init__(category)
@@ -19,10 +16,8 @@ class CheckFailed(Exception):
 
 
 def status_code(error: BaseException) -> int | None:
-    """The HTTP status an SDK's exception carries, wherever that SDK keeps it; else None.
-
-    The one place the app reads it: readiness (below) and chat errors (sse.py) both ask here.
-    """
+    """The HTTP status an SDK's exception carries, wherever that SDK keeps it; else None. The
+    one place the app reads it: readiness (below) and chat errors (sse.py) both ask here."""
     for attribute in ("status_code", "status", "code"):
         value = getattr(error, attribute, None)
         if isinstance(value, int):
