@@ -386,7 +386,7 @@ def test_unready_space_fails_with_the_health_table(
             "redis": {"status": "error", "latency_ms": 2001, "detail": "timeout"},
         },
     }
-    result = deploy(python, project, hub)
+    result = deploy(python, project, hub, "--timeout", "1")  # /health is retried until then
     assert result.returncode == 1
     assert re.search(r"redis\s+error\s+2001 ms\s+timeout", result.stdout)
     assert "503" in result.stderr
