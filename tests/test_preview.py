@@ -88,10 +88,13 @@ def evaluate(condition: str, context: dict[str, Any]) -> bool:
     return bool(eval(text, found))  # the condition is the rendered file's, not input
 
 
-def event(action: str, labels: list[str], label: str | None = None, fork: bool = False) -> dict:
+def event(
+    action: str, labels: list[str], label: str | None = None, fork: bool = False, state: str = ""
+) -> dict:
     head = "stranger/app" if fork else REPOSITORY
     pull_request = {
         "number": 7,
+        "state": state or ("closed" if action == "closed" else "open"),
         "head": {"repo": {"full_name": head}},
         "labels": [{"name": name} for name in labels],
     }
@@ -102,7 +105,7 @@ def event(action: str, labels: list[str], label: str | None = None, fork: bool =
     return {"github": github}
 
 
-EVENTS = [  # (action, labels after it, the label it added or removed, fork) -> jobs that run
+EVENTS = [  # (action, labels after it, label added or removed, fork[, state]) -> jobs that run
     (("labeled", ["preview"], "preview", False), {"deploy"}),
     (("labeled", ["preview", "bug"], "bug", False), set()),  # another label: no redeploy
     (("opened", ["preview"], None, False), {"deploy"}),
@@ -112,6 +115,8 @@ EVENTS = [  # (action, labels after it, the label it added or removed, fork) -> 
     (("unlabeled", ["preview"], "bug", False), set()),
     (("closed", ["preview"], None, False), {"delete"}),
     (("closed", [], None, False), set()),
+    # Labelled after it closed: no Space that nothing would delete.
+    (("labeled", ["preview"], "preview", False, "closed"), set()),
     # A fork's pull request: nothing that holds HF_TOKEN or PREVIEW_ENV runs, label or not.
     (("labeled", ["preview"], "preview", True), set()),
     (("synchronize", ["preview"], None, True), set()),
