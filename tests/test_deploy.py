@@ -832,7 +832,7 @@ def test_the_token_never_goes_to_a_host_that_is_not_the_space(
     result = deploy(python, project, hub, "--private", space_url=elsewhere)
     assert result.returncode == 1
     assert "answered 401: a private Space answers only with a token" in result.stderr
-    assert hub.space_authorizations  # the smoke test did reach it, several times
+    assert hub.space_authorizations  # the smoke test did reach it (a 401 is not retried)
     assert {auth for _, auth in hub.space_authorizations} == {None}
     assert {host.split(":")[0] for host, _ in hub.space_authorizations} == {"localhost"}
 

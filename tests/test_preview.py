@@ -9,9 +9,11 @@ the step's outputs, and only that Space deleted.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import pytest
 from standins.hub import HubStandIn
 from support import ProjectVenvs, render
 from test_deploy import HEALTH, NEVER_SHOWN, SECRETS, VARIABLES, env_text
-from workflow_tools import assert_workflow_lints_clean, load_workflow
+from workflow_tools import assert_workflow_lints_clean, load_workflow, tool
 
 OWNER, NAME = "standin-user", "preview-demo"
 SPACE = f"{OWNER}/{NAME}"
@@ -324,3 +326,86 @@ def test_a_long_name_is_shortened_to_fit_the_spaces_host_name(project: Path, pyt
     long = preview_id(project, python, f"{owner}/{name}", 12345)
     assert long.endswith("-pr-12345") and len(long.replace("/", "-")) <= 63
     assert long.startswith(f"{owner}/aaaa") and "--" not in long
+
+
+# -- the comment step, with a stand-in for the gh CLI and GitHub's comments API ----------------
+
+FAKE_GH = """
+import json, os, subprocess, sys
+from pathlib import Path
+
+state_file = Path(os.environ["FAKE_GH_STATE"])
+state = json.loads(state_file.read_text())
+args, method, jq, fields, path = sys.argv[2:], "GET", None, {}, None
+while args:  # gh api [--paginate] [--method M] PATH [--jq FILTER] [-f key=value]
+    flag = args.pop(0)
+    if flag == "--method":
+        method = args.pop(0)
+    elif flag == "--jq":
+        jq = args.pop(0)
+    elif flag == "-f":
+        key, value = args.pop(0).split("=", 1)
+        fields[key] = value
+    elif flag != "--paginate":
+        path = flag
+state["calls"].append([method, path])
+issue = f"repos/{os.environ['GH_REPO']}/issues/"
+if sys.argv[1] != "api" or not os.environ.get("GH_TOKEN"):
+    sys.exit("gh: only `gh api`, with GH_TOKEN")
+if (method, path) == ("GET", f"{issue}{os.environ['PR']}/comments"):
+    result = state["comments"]
+elif (method, path) == ("POST", f"{issue}{os.environ['PR']}/comments"):
+    result = {"id": 100 + len(state["comments"]), "user": {"login": "github-actions[bot]"}}
+    state["comments"].append({**result, "body": fields["body"]})
+elif method == "PATCH" and path.startswith(f"{issue}comments/"):
+    (result,) = [c for c in state["comments"] if str(c["id"]) == path.rsplit("/", 1)[1]]
+    result["body"] = fields["body"]
+else:
+    sys.exit(f"gh: {method} {path}: not a route of this stand-in")
+state_file.write_text(json.dumps(state))
+text = json.dumps(result)
+print(subprocess.run(["jq", "-r", jq], input=text, capture_output=True, text=True, check=True)
+      .stdout if jq else text, end="")
+"""
+
+
+def test_the_comment_step_keeps_one_comment_per_space_and_edits_only_its_own(
+    workflow: dict[str, Any], tmp_path: Path
+) -> None:
+    tool("jq")  # gh's --jq filter is read with jq here; missing: fails under CI, else skips
+    gh = tmp_path / "bin" / "gh"
+    gh.parent.mkdir()
+    gh.write_text(f"#!{sys.executable}\n{FAKE_GH}")
+    gh.chmod(0o755)
+    state = tmp_path / "state.json"
+    others = [  # a person's comment quoting the marker, another Space's preview comment
+        {"id": 1, "user": {"login": "mallory"}, "body": f"{MARKER}\nhttps://evil.example"},
+        {
+            "id": 2,
+            "user": {"login": "github-actions[bot]"},
+            "body": "<!-- hf-space-preview: o/x -->",
+        },
+    ]
+    state.write_text(json.dumps({"comments": others, "calls": []}))
+    run = step_named(workflow["jobs"]["comment"], "Create or update the preview comment")["run"]
+    for body in (f"{MARKER}\nfirst", f"{MARKER}\nsecond"):
+        env = {
+            "PATH": f"{gh.parent}{os.pathsep}{os.environ['PATH']}",
+            "GH_TOKEN": "ghs_standin", "GH_REPO": REPOSITORY, "PR": "7", "BODY": body,
+            "FAKE_GH_STATE": str(state),
+        }  # fmt: skip
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", run],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+    final = json.loads(state.read_text())
+    assert final["comments"] == [
+        *others,
+        {"id": 102, "user": {"login": "github-actions[bot]"}, "body": f"{MARKER}\nsecond"},
+    ]
+    writes = [call for call in final["calls"] if call[0] != "GET"]
+    assert writes == [
+        ["POST", f"repos/{REPOSITORY}/issues/7/comments"],
+        ["PATCH", f"repos/{REPOSITORY}/issues/comments/102"],
+    ]
