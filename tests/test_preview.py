@@ -193,6 +193,7 @@ def run_step(
     python: Path,
     hub: HubStandIn,
     pr: int = 7,
+    **overrides: str,
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
     """The step's shell with bash in its working-directory, as GitHub gives it its env;
     returns the run and the step's outputs ($GITHUB_OUTPUT, parsed)."""
@@ -215,6 +216,7 @@ def run_step(
         "GITHUB_REPOSITORY": REPOSITORY,
         "GITHUB_RUN_ID": "4242",
         "DEPLOY_POLL_INTERVAL": "0.02",
+        **overrides,
     }
     here = project / workflow["jobs"][job]["defaults"]["run"]["working-directory"]
     result = subprocess.run(
@@ -292,8 +294,23 @@ def test_an_existing_public_space_of_that_name_gets_nothing(
         result, outputs = run_step(workflow, "deploy", "Deploy", project, python, hub)
         assert result.returncode == 1
         assert f"{PREVIEW} exists and is public" in result.stderr
-        assert hub.repo(PREVIEW).secrets == {} and hub.commits == [] and outputs == {}
+        assert hub.repo(PREVIEW).secrets == {} and hub.commits == []
         assert [method for method, _ in hub.calls() if method != "GET"] == []
+        # The pull request is told, not only the run's log.
+        assert outputs["comment"].startswith(f"{MARKER}\n### Preview Space {PREVIEW}: {PREVIEW} ")
+        assert "exists and is public: make it private" in outputs["comment"]
+
+
+def test_a_missing_token_is_one_line_in_the_log_and_the_comment(
+    workflow: dict[str, Any], project: Path, python: Path
+) -> None:
+    with HubStandIn() as hub:
+        result, outputs = run_step(workflow, "deploy", "Deploy", project, python, hub, HF_TOKEN="")
+        assert result.returncode == 1 and hub.requests == []
+        assert result.stderr == "error: no Hugging Face token: set the repository secret HF_TOKEN\n"
+        assert outputs["comment"].endswith(
+            ": no Hugging Face token: set the repository secret HF_TOKEN"
+        )
 
 
 def test_delete_removes_that_pull_requests_space_only(
