@@ -291,6 +291,13 @@ def test_next_builds_override_one_commit(hub: HubStandIn, api: HfApi) -> None:
     api.create_commit(SPACE, [Add("a", b"2")], commit_message="2", repo_type="space")
     assert api.get_space_runtime(SPACE).stage == "BUILDING"  # the queue is empty: the default
     assert urllib.request.urlopen(hub.space_url + "/health", timeout=5).status == 200
+    hub.next_builds = [{"health": [503, 503, 200]}]  # one per request, the last repeating
+    api.create_commit(SPACE, [Add("a", b"3")], commit_message="3", repo_type="space")
+    for _ in range(2):
+        with pytest.raises(urllib.error.HTTPError, match="503"):
+            urllib.request.urlopen(hub.space_url + "/health", timeout=5)
+    for _ in range(2):
+        assert urllib.request.urlopen(hub.space_url + "/health", timeout=5).status == 200
 
 
 def test_logs_are_server_sent_events(hub: HubStandIn, api: HfApi) -> None:

@@ -7,6 +7,7 @@ The project, its virtualenv and the `deploy` runner are test_deploy.py's (one re
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from test_deploy import HEALTH, SECRETS, SPACE, VARIABLES, deploy, output_of
 rendered, python, project = test_deploy.rendered, test_deploy.python, test_deploy.project
 
 BROKEN_LOG = ["--> RUN python -c 'import missing_pkg'", "ModuleNotFoundError: No module named 'x'"]
+TIMEOUT = 3  # --timeout, seconds: a failing /health fails the release once it has run out
 
 
 @pytest.fixture
@@ -38,6 +40,7 @@ def good_release(python: Path, project: Path, hub: HubStandIn) -> dict[str, byte
     assert tag_of(hub) == hub.repo(SPACE).sha
     good = hub.files
     assert {"Dockerfile", "requirements-dev.txt", "app/settings.py"} <= set(good)
+    assert f"Deployed: {hub.space_url}" in result.stdout
     (project / "Dockerfile").write_text((project / "Dockerfile").read_text() + "# changed\n")
     (project / "NEW.txt").write_text("a file the good release does not have\n")
     return good
@@ -53,9 +56,12 @@ def test_a_failed_release_rolls_back_to_the_tagged_tree(
     tagged = tag_of(hub)
     hub.build_logs = BROKEN_LOG
     hub.next_builds = [build]
-    result = deploy(python, project, hub)
+    started = time.monotonic()
+    result = deploy(python, project, hub, "--timeout", str(TIMEOUT))
+    took = time.monotonic() - started
     out = output_of(result)
     assert result.returncode == 1, out
+    assert "Deployed:" not in out  # the rolled-back Space is not this deploy's
     assert hub.files == good  # the tree of last-good, NEW.txt gone, Dockerfile as it was
     assert len(hub.commits) == 3  # good, broken, the rollback: one new commit, no force-push
     rollback = hub.commits[-1]
@@ -65,9 +71,23 @@ def test_a_failed_release_rolls_back_to_the_tagged_tree(
     if "stages" in build:
         assert "BUILD_ERROR" in result.stderr and BROKEN_LOG[-1] in out
         assert "likely cause: a module is missing" in out
-    else:
-        assert "503" in result.stderr
+    else:  # /health failed until --timeout ran out, asked every --poll-interval, not 6 times
+        assert f"still answered 503 after --timeout {TIMEOUT} s" in result.stderr
+        assert took > TIMEOUT and len(hub.space_requests) > 20
     assert hub.space_requests[-1].path == "/health"  # the rolled-back Space was checked
+
+
+def test_a_health_that_passes_before_the_timeout_is_a_good_release(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    """Not failing while --timeout lasts: 503 twenty times, then 200, is a release, tagged."""
+    good_release(python, project, hub)
+    hub.next_builds = [{"health": [503] * 20 + [200]}]
+    result = deploy(python, project, hub, "--timeout", "60")
+    assert result.returncode == 0, output_of(result)
+    assert len(hub.commits) == 2 and "NEW.txt" in hub.files  # no rollback
+    assert tag_of(hub) == hub.repo(SPACE).sha == hub.commits[-1].oid
+    assert [r.path for r in hub.space_requests[-21:]] == ["/health"] * 21
 
 
 def test_no_rollback_keeps_the_broken_build(python: Path, project: Path, hub: HubStandIn) -> None:
@@ -99,7 +119,7 @@ def test_the_tag_moves_and_rollback_by_hand_restores_it(
     assert tag_of(hub) == hub.repo(SPACE).sha and "NEW.txt" in second
     (project / "NEW.txt").write_text("a change that fails /health\n")  # the deploy only adds
     hub.next_builds = [{"health": 503}]
-    result = deploy(python, project, hub, "--no-rollback")
+    result = deploy(python, project, hub, "--no-rollback", "--timeout", "1")
     assert result.returncode == 1, output_of(result)
     assert hub.files != second
     result = deploy(python, project, hub, "rollback")

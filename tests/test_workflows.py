@@ -28,6 +28,7 @@ MAIN_ONLY = "github.event_name != 'pull_request' && github.ref == 'refs/heads/ma
 WIDER_PERMISSIONS = {
     ("docs.yml", "deploy"): {"pages": "write", "id-token": "write"},
     ("update.yml", "update"): {"contents": "write", "pull-requests": "write"},  # its branch, PR
+    ("preview.yml", "comment"): {"pull-requests": "write"},  # its one comment; no code, no secret
 }
 MB = 1024 * 1024
 
@@ -78,10 +79,13 @@ def assert_healthy_wait(step: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="session")
 def spaces(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
-    """Rendered Spaces by github_sync answer (Python 3.12, to see the version carried over)."""
+    """Rendered Spaces by github_sync answer, preview_spaces the same (Python 3.12, to see the
+    version carried over)."""
     base = tmp_path_factory.mktemp("workflows")
     return {
-        sync: render(base / f"sync-{sync}", github_sync=sync, python_version="3.12")
+        sync: render(
+            base / f"sync-{sync}", github_sync=sync, preview_spaces=sync, python_version="3.12"
+        )
         for sync in (True, False)
     }
 
@@ -115,7 +119,8 @@ def test_template_ci_passes_zizmor_pedantic() -> None:
 def test_workflows_match_githubs_schema(spaces: dict[bool, Path]) -> None:
     files = all_workflow_files(spaces)
     assert sorted(p.name for p in TEMPLATE_WORKFLOWS.glob("*.yml")) == ["ci.yml", "docs.yml"]
-    assert len(files) == 7  # the template's two; the Spaces' ci.yml, update.yml twice, one sync
+    assert len(files) == 8  # the template's two; the Spaces' ci.yml, update.yml twice; one
+    # sync-to-hub.yml and one preview.yml
     result = run(
         tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
         *map(str, files), cwd=ROOT,

@@ -417,9 +417,10 @@ class HubStandIn:
     stage is an ``*_ERROR``.
     ``health_status``: an int, or a sequence of ints served one per request (the
     last repeating); ``health_body``: the JSON the Space answers on ``/health``.
-    ``next_builds``: a queue of ``{"stages": [...], "health": int}`` (either key
-    optional), one taken by each new commit, for which it overrides ``stages`` and
-    ``health_status``: a test makes one upload's build or /health fail.
+    ``next_builds``: a queue of ``{"stages": [...], "health": int | list[int]}`` (either
+    key optional; a list is served one status per request, the last repeating), one taken by
+    each new commit, for which it overrides ``stages`` and ``health_status``: a test makes one
+    upload's build or /health fail, or fail for a while.
     ``refuse_space_creation``: ``None``, 402 or 403. ``lfs_threshold``: size in
     bytes from which preupload answers ``"lfs"``.
 
@@ -695,8 +696,11 @@ class HubStandIn:
             elif private and not token_ok:
                 status, body = 401, {"error": "This Space is private: sign in or send a token"}
             elif request.path == "/health" and request.method in ("GET", "HEAD"):
-                if repo is not None and repo.build.get("health") is not None:
-                    status = repo.build["health"]
+                override = repo.build.get("health") if repo is not None else None
+                if isinstance(override, list):  # one per request, the last repeating
+                    status = override.pop(0) if len(override) > 1 else override[0]
+                elif override is not None:
+                    status = override
                 elif isinstance(self.health_status, int):
                     status = self.health_status
                 else:

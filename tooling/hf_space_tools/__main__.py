@@ -2,6 +2,7 @@
 
 hf-space [deploy|check|status|rollback] ...   deploy.py (hf-space --help)
 hf-space local ...                            local.py: the image run here as on a Space
+hf-space preview ...                          preview.py: a pull request's preview Space
 hf-space update-pr ...                        update_pr.py: the template update's PR body
 """
 
@@ -10,7 +11,11 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
-COMMANDS = {"local": "local", "update-pr": "update_pr"}  # everything else is the deploy's
+COMMANDS = {
+    "local": "local",
+    "preview": "preview",
+    "update-pr": "update_pr",
+}  # everything else is the deploy's
 
 
 def main(argv: list[str] | None = None) -> int:

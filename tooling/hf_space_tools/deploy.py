@@ -21,9 +21,9 @@
    more, holds a secret's value in any usual encoding, or is a symlink leading out of the repo.
 5. build: wait for the Space to run (--timeout) with stage changes and the build log; on an
    error, the log's last lines and the likely cause.
-6. health: GET /health on the Space, one line per service. When it answers 200, the Space's
-   commit is tagged `last-good`; when step 5 or 6 fails, that tree goes back in one new commit
-   (release.py) and the deploy exits 1 all the same. --no-rollback keeps it.
+6. health: GET /health until it answers 200 or --timeout (from step 5) runs out, one line per
+   service. On 200 the commit is tagged `last-good`; when step 5 or 6 fails, that tree goes back
+   in one new commit (release.py), exit 1 all the same; --no-rollback keeps it.
 
 --code-only (the GitHub sync workflow) skips step 3, keeping the Space's secrets and variables.
 The token (write access) comes from HF_TOKEN, `hf auth login` or GitHub OIDC (HF_OIDC_RESOURCE).
@@ -350,7 +350,7 @@ def parse_args(argv: list[str] | None, root: Path, table: dict[str, Any]) -> arg
     add("--prune", action="store_true", help="remove template names this app no longer reads")
     add("--code-only", action="store_true", help="skip step 3: keep the Space's values")
     add("--space-url", help="where the Space answers, for step 6 (default: from the Hub)")
-    add("--timeout", type=float, default=1200.0, help="seconds to wait for the build (1200)")
+    add("--timeout", type=float, default=1200.0, help="seconds for the build and /health (1200)")
     add("--poll-interval", type=float, default=float(os.environ.get("DEPLOY_POLL_INTERVAL") or 5))
     args = parser.parse_args(argv)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+", args.space):

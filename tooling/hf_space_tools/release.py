@@ -41,6 +41,8 @@ class Release(Watch):
             raise DeployError(f"{error}. Rolled back to {TAG} {good[:12]}, which runs and is "
                               "healthy; --no-rollback keeps a failed build") from None  # fmt: skip
         self.mark_good(self.api.space_info(self.space).sha)
+        self.say(f"Deployed: {self.url} (your frontend's API URL; CORS_ORIGINS must hold its "
+                 "origin)", 0)  # fmt: skip
         return 0
 
     def roll_back(self, failure: str, token: str | None) -> str:

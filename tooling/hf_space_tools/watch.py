@@ -49,6 +49,7 @@ class Watch:
     def wait(self, committed: str | None) -> None:
         self.say(f"[5/6] build: waiting up to {self.args.timeout:g} s for the Space to run", 0)
         started, stage, shown, fresh = time.monotonic(), None, 0, committed is None
+        self.deadline = started + self.args.timeout  # for the build and then for /health
         while True:
             runtime = self.api.get_space_runtime(self.space)
             elapsed, last, stage = time.monotonic() - started, stage, str(runtime.stage)
@@ -94,12 +95,12 @@ class Watch:
         host = urlsplit(url).netloc  # a private Space wants the token: only its own host gets it
         return token if host.endswith(".hf.space") or host == urlsplit(self.host).netloc else None
 
-    def health(self, token: str | None) -> int:
+    def health(self, token: str | None) -> None:
         url = f"{self.url}/health"
-        self.say(f"[6/6] health: GET {url}", 0)
-        for attempt in range(6):
+        self.say(f"[6/6] health: GET {url} until it answers 200 or --timeout runs out", 0)
+        while True:  # a failing /health fails the release only once --timeout has run out
             status, body = get_health(url, self.token_for(url, token))
-            if status == 200 or attempt == 5:
+            if status in (200, 401, 403) or time.monotonic() > self.deadline:
                 break
             time.sleep(self.args.poll_interval)
         self.say(f"status   {status or f'unreachable ({body})'}")
@@ -109,12 +110,9 @@ class Watch:
             private = "a private Space answers only with a token, which goes only to the host"
             raise DeployError(f"{url} answered {status}: {private} the Hub names for it")
         if status != 200:
-            raise DeployError(f"{url} answered {status or body}: the Space runs but is not ready; "
-                              "the lines above name each service (SECRETS.md)")  # fmt: skip
-        self.say(
-            f"Deployed: {self.url} (your frontend's API URL; CORS_ORIGINS must hold its origin)", 0
-        )
-        return 0
+            raise DeployError(f"{url} still answered {status or body} after --timeout "
+                              f"{self.args.timeout:g} s: the Space runs but is not ready; the "
+                              "lines above name each service (SECRETS.md)")  # fmt: skip
 
 
 def service_line(name: str, result: Any) -> str:
