@@ -328,7 +328,9 @@ def test_delete_removes_that_pull_requests_space_only(
 
 
 def preview_id(project: Path, python: Path, space: str, number: int) -> str:
-    code = "import sys; from hf_space_tools.preview import preview_id as p; print(p(sys.argv[1], 7))"
+    code = (
+        "import sys; from hf_space_tools.preview import preview_id as p; print(p(sys.argv[1], 7))"
+    )
     result = subprocess.run(
         [python, "-c", code.replace("7", str(number)), space],
         cwd=project, capture_output=True, text=True, check=True,
