@@ -67,7 +67,11 @@ def retrieval_stores(services: list[str], flavor: str | None) -> list[str]:
 
 
 def _when_holds(when: dict[str, Any], answers: dict[str, Any]) -> bool:
-    return all(answers.get(question) == value for question, value in when.items())
+    """Each question has the answer given; `true` for a text question: any non-empty answer."""
+    return all(
+        bool(answers.get(question)) if value is True else answers.get(question) == value
+        for question, value in when.items()
+    )
 
 
 def chosen_features(answers: dict[str, Any]) -> list[dict[str, Any]]:

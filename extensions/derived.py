@@ -62,6 +62,7 @@ def derive(answers_json: str) -> dict[str, Any]:
     ]
     features = chosen_features(context)
     context["chosen_features"] = features
+    context["origin_regex"] = any(f["name"] == "origin_regex" for f in features)
     context["service_variables"] = [v for s in chosen for v in s["variables"]]
     # What readiness checks and reports "unconfigured": the services, then the features
     # with a check, under the check's name.

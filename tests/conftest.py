@@ -79,7 +79,8 @@ def project_venvs(tmp_path_factory: pytest.TempPathFactory) -> ProjectVenvs:
 
 @pytest.fixture(scope="session")
 def full_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """full_project(framework) -> a render with every service, made once a session."""
+    """full_project(framework) -> a render with every service and a CORS origin pattern, made
+    once a session."""
     made: dict[str, Path] = {}
 
     def get(framework: str) -> Path:
@@ -87,7 +88,10 @@ def full_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pa
             from support import SERVICES
 
             destination = tmp_path_factory.mktemp(f"full-{framework}") / "space"
-            made[framework] = render(destination, framework=framework, services=SERVICES)
+            made[framework] = render(
+                destination, framework=framework, services=SERVICES,
+                cors_origin_regex=r"https://[a-z0-9-]+\.preview\.example\.com",
+            )  # fmt: skip
         return made[framework]
 
     return get

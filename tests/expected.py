@@ -41,7 +41,6 @@ PUBLIC_OPTIONAL = {"secret": False, "required": False}
 APP: dict[str, dict[str, bool]] = {
     "PORT": {"secret": False, "required": False, "on_space": False},
     "CORS_ORIGINS": {"secret": False, "required": False, "on_space": True},
-    "CORS_ORIGIN_REGEX": {"secret": False, "required": False, "on_space": True},
     "CORS_ALLOW_CREDENTIALS": {"secret": False, "required": False, "on_space": True},
     "WEB_CONCURRENCY": {"secret": False, "required": False, "on_space": True},  # flask only
     "LOG_LEVEL": {"secret": False, "required": False, "on_space": True},
@@ -51,7 +50,6 @@ APP: dict[str, dict[str, bool]] = {
     "OPTIONAL_SERVICES": {"secret": False, "required": False, "on_space": True},
     "HEALTH_CACHE_SECONDS": {"secret": False, "required": False, "on_space": True},
     "MAX_BODY_MB": {"secret": False, "required": False, "on_space": True},
-    "SSE_KEEPALIVE_SECONDS": {"secret": False, "required": False, "on_space": True},
 }
 
 SERVICES: dict[str, dict[str, Any]] = {
@@ -138,6 +136,11 @@ SERVICES: dict[str, dict[str, Any]] = {
 }
 
 FEATURES: dict[str, dict[str, Any]] = {
+    # a cors_origin_regex answer: the pattern (public) and the two libraries its rules need.
+    "origin_regex": {
+        "variables": {"CORS_ORIGIN_REGEX": PUBLIC_OPTIONAL},
+        "requirements": {"google-re2", "publicsuffixlist"},
+    },
     # auth: jwt. Where the keys come from is public; either Better Auth's URL or the three
     # generic values configure it, so none is required alone.
     "jwt": {
@@ -154,6 +157,7 @@ FEATURES: dict[str, dict[str, Any]] = {
     # chat: the model and the wait for the next chunk; both have defaults, neither is secret.
     "chat": {
         "variables": {
+            "SSE_KEEPALIVE_SECONDS": PUBLIC_OPTIONAL,  # keep-alives on an idle chat stream
             "CHAT_MODEL": PUBLIC_OPTIONAL,
             "CHAT_TIMEOUT": PUBLIC_OPTIONAL,
             "CHAT_SYSTEM_PROMPT": PUBLIC_OPTIONAL,  # the owner's instructions: a Variable

@@ -185,9 +185,10 @@ def test_new_catalogue_entries_get_pages_and_strict_mode_wants_pitfalls(tmp_path
         shutil.copytree(ROOT / name, tmp_path / name)
     for name in ("mkdocs.yml", "copier.yml"):
         shutil.copy2(ROOT / name, tmp_path / name)
-    origins = Path("template", "{{ space_root }}", "{{package_name}}", "origins.py")
-    (tmp_path / origins).parent.mkdir(parents=True)
-    shutil.copy2(ROOT / origins, tmp_path / origins)  # the origin rules the answer checks load
+    package = Path("template", "{{ space_root }}", "{{package_name}}")
+    (tmp_path / package).mkdir(parents=True)
+    for rules in ("origins.py", "{% if origin_regex %}origin_regex.py{% endif %}"):
+        shutil.copy2(ROOT / package / rules, tmp_path / package / rules)  # the answer checks
     catalogue_path = tmp_path / "extensions" / "services.yml"
     catalogue = yaml.safe_load(catalogue_path.read_text(encoding="utf-8"))
     catalogue["services"]["pinecone"] = {

@@ -96,9 +96,12 @@ def test_no_function_is_written_twice_across_extensions_and_the_template() -> No
 
 
 def test_answer_checks_and_the_app_share_the_origin_rules() -> None:
-    """The render-time checks run the app's origins.py itself, not a copy of it."""
+    """The render-time checks run the app's origins.py and origin_regex.py, not copies of them."""
     app_rules = extension.rules()
     assert Path(app_rules.__file__) == SPACE_TEMPLATE / "{{package_name}}" / "origins.py"
+    regex = Path(extension.regex_rules().__file__)
+    assert regex.parent == SPACE_TEMPLATE / "{{package_name}}"
+    assert regex.name == "{% if origin_regex %}origin_regex.py{% endif %}"
     for origin in ("https://Example.com", "https://a.com/", "ftp://files.example"):
         with pytest.raises(ValueError) as refused:
             app_rules.check_origin(origin)

@@ -364,7 +364,7 @@ def test_origin_is_accepted_only_as_sent_and_suggestions_are_accepted(origin: st
     if not problem:
         assert origin.isascii() and origin == origin.lower()
         assert re.fullmatch(r"https?://[^/?#@\s]+", origin)
-        assert len(origin) <= extension.rules().ORIGIN_MAX_LENGTH
+        assert len(origin) <= extension.regex_rules().ORIGIN_MAX_LENGTH
     elif "written so; use " in problem:
         suggestion = problem.rsplit("written so; use ", 1)[1]
         assert extension.origin_problem(suggestion) == ""

@@ -48,7 +48,7 @@ ALLOWED_BY_REGEX = "https://aaa.example.com"
 
 _ORACLE = r"""
 import json, os, sys, time, traceback
-from app.origins import origin_pattern
+from app.origin_regex import origin_pattern
 from app.variables import ConfigError, env_vars, load_settings
 
 names = [variable.name for variable in env_vars()]

@@ -84,9 +84,8 @@ VARIANTS = (
     ]
 )
 FRAMEWORK_REQUIREMENTS = {
-    "fastapi": {"fastapi", "uvicorn", "uvloop", "httptools", "pydantic-settings"}
-    | {"google-re2", "publicsuffixlist"},
-    "flask": {"flask", "gunicorn", "google-re2", "publicsuffixlist", "pydantic-settings"},
+    "fastapi": {"fastapi", "uvicorn", "uvloop", "httptools", "pydantic-settings"},
+    "flask": {"flask", "gunicorn", "pydantic-settings"},
 }
 
 

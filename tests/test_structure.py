@@ -23,10 +23,11 @@ from support import ROOT, SERVICES, render
 TOOLING = ROOT / "tooling" / "hf_space_tools"
 
 MAX_FILE_LINES = 400
-# Non-test Python of the default render: issue 17's goal, met once the template-owned tooling
-# left the render for hf-space-tools (2,441 before, 1,147 of it the app package). A ceiling
-# that may only go down: a feature's lines belong to the renders that choose it.
-DEFAULT_RENDER_BUDGET = 1_100
+# Non-test Python of the default render, a ceiling that may only go down: a feature's lines
+# belong to the renders that choose it. 2,441 before the template-owned tooling left the
+# render for hf-space-tools (1,147 of it the app package); 954 once the CORS pattern's rules
+# came only with a cors_origin_regex answer. Issue 17's goal was 1,100.
+DEFAULT_RENDER_BUDGET = 1_000
 # Run, not imported: the servers' and Docker's targets, and the files users edit (which the
 # template imports, but a user may move their contents elsewhere).
 ENTRY_POINTS = {"__main__", "main", "healthcheck", "settings", "hooks", "api"}

@@ -338,11 +338,12 @@ def test_template_ci_renders_every_optional_part(tmp_path: Path) -> None:
         for name, entry in variants.items()
     }
 
+    def holds(given: dict[str, str], question: str, value: Any) -> bool:
+        answer = str(given.get(question, "")).lower()
+        return answer not in ("", "false") if value is True else answer == str(value).lower()
+
     def turned_on(when: dict[str, Any]) -> bool:
-        return any(
-            all(str(given.get(q, "")).lower() == str(v).lower() for q, v in when.items())
-            for given in answers.values()
-        )
+        return any(all(holds(given, q, v) for q, v in when.items()) for given in answers.values())
 
     features = extension.load_catalogue()["features"]
     for name, feature in features.items():
