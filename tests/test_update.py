@@ -13,13 +13,14 @@ from update_tools import (
     answers,
     conflict_leftovers,
     from_0_1_0,
+    from_landed,
     releases,
     render_committed,
     update,
 )
 from workflow_tools import edit
 
-__all__ = ["from_0_1_0", "releases"]  # the fixtures, imported for pytest
+__all__ = ["from_0_1_0", "from_landed", "releases"]  # the fixtures, imported for pytest
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -173,3 +174,41 @@ def test_update_stops_when_a_stored_answer_breaks_a_newer_rule(
     assert "package_name: 'tabnanny'" in message
     assert git(project, "status", "--porcelain") == ""
     assert answers(project)["_commit"] == "0.1.0"
+
+
+@pytest.mark.parametrize("pattern", ["", r"https://[a-z0-9-]+\.preview\.example\.com"])
+def test_update_from_the_landed_main_drops_the_copied_tooling_and_keeps_user_files(
+    from_landed: Path, tmp_path: Path, pattern: str
+) -> None:
+    """A Space made before hf-space-tools: its scripts/*.py copies go, the pin arrives, the
+    CORS pattern's rules stay exactly when the Space has a pattern, and the user's files stay."""
+    given = ["services=[redis]", *([f"cors_origin_regex={pattern}"] if pattern else [])]
+    project = render_committed(from_landed, "0.1.0", tmp_path / "space", *given)
+    copied = sorted(path.name for path in (project / "scripts").glob("*.py"))
+    assert {"deploy.py", "upload_plan.py", "space_local.py"} <= set(copied)
+    seed = project / "scripts" / "seed_documents.py"  # the user's own, beside the copies
+    seed.write_text("print('seeding')\n")
+    settings = project / "app" / "settings.py"
+    settings.write_text(
+        settings.read_text() + '    collection_name: str = Field("docs", description="ours")\n'
+    )
+    edit(project / "app" / "api.py", "Hello, ", "Howdy, ")
+    ours = {path: path.read_bytes() for path in (seed, settings, project / "app" / "api.py")}
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "our changes")
+
+    result = update(project)
+
+    assert result.returncode == 0, result.stderr
+    assert conflict_leftovers(project) == []
+    for path, content in ours.items():
+        assert path.read_bytes() == content, path
+    assert sorted(path.name for path in (project / "scripts").glob("*.py")) == [seed.name]
+    release = git(from_landed, "rev-parse", "0.2.0").strip()
+    pin = f"hf-space-tools @ git+{from_landed.as_uri()}@{release}#subdirectory=tooling"
+    assert pin in (project / "requirements-dev.txt").read_text().splitlines()
+    assert "template-variables = [" in (project / "pyproject.toml").read_text()
+    assert (project / "app" / "origin_regex.py").exists() == bool(pattern)
+    config = (project / "app" / "config.py").read_text()
+    assert ("cors_origin_regex: Pattern" in config) == bool(pattern)
+    assert ("google-re2" in (project / "requirements.txt").read_text()) == bool(pattern)

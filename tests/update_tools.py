@@ -26,6 +26,9 @@ MIGRATION = """_migrations:
 """
 # Release 0.1.0, before settings.py became the user's; a clone of main has its history.
 RELEASE_0_1_0 = "ed11438e8b6682770aa80006dbcd7a1495b25b09"
+# The main that landed before hf-space-tools left the render (it copied scripts/*.py into every
+# Space) and before the CORS pattern's rules came only with an answer.
+LANDED_BEFORE_TOOLING = "d680ced91ec520e0ce54abb67bc597c3980afd3a"
 SPACE = "template/{{ space_root }}"  # the Space's files in the template repo
 PACKAGE = SPACE + "/{{package_name}}"
 # Lines of the user-owned files that release 0.2.0 changes; the test user edits the same lines.
@@ -73,11 +76,22 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def from_0_1_0(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A template repo tagged 0.1.0 (the real release) and 0.2.0 (this tree)."""
-    repo = tmp_path_factory.mktemp("from-0.1.0") / "template"
+    return from_commit(tmp_path_factory.mktemp("from-0.1.0"), RELEASE_0_1_0)
+
+
+@pytest.fixture(scope="module")
+def from_landed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A template repo tagged 0.1.0 (main as it landed before this tree) and 0.2.0 (this tree)."""
+    return from_commit(tmp_path_factory.mktemp("from-landed"), LANDED_BEFORE_TOOLING)
+
+
+def from_commit(folder: Path, commit: str) -> Path:
+    """A template repo tagged 0.1.0 (`commit` of this repository) and 0.2.0 (this tree)."""
+    repo = folder / "template"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", RELEASE_0_1_0], capture_output=True, check=True
+        ["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True
     )
     subprocess.run(["tar", "x"], input=archive.stdout, cwd=repo, check=True)
     git(repo, "add", "-A")
