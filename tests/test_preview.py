@@ -21,7 +21,7 @@ import pytest
 from standins.hub import HubStandIn
 from support import ProjectVenvs, render
 from test_deploy import HEALTH, NEVER_SHOWN, SECRETS, VARIABLES, env_text
-from workflow_tools import assert_workflow_lints_clean, load_workflow, tool
+from workflow_tools import assert_workflow_lints_clean, hub_step_env, load_workflow, tool
 
 OWNER, NAME = "standin-user", "preview-demo"
 SPACE = f"{OWNER}/{NAME}"
@@ -202,11 +202,7 @@ def run_step(
     output = temp / f"output-{job}-{pr}"
     output.write_text("")
     env = {
-        "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",  # `python`: the project's
-        "HOME": str(temp),
-        "HF_HOME": str(temp / "hf"),
-        "HF_ENDPOINT": hub.url,
-        "HF_TOKEN": hub.token,  # secrets.HF_TOKEN
+        **hub_step_env(python, temp, hub),
         "PREVIEW_ENV": env_text({**SECRETS, **VARIABLES}).strip(),  # secrets.PREVIEW_ENV
         "PR": str(pr),
         "RUNNER_TEMP": str(temp),

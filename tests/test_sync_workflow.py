@@ -8,7 +8,6 @@ from a monorepo's subfolder.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 import yaml
 from standins.hub import HubStandIn
 from support import GIT_ENV, ProjectVenvs, git, render
-from workflow_tools import assert_workflow_lints_clean
+from workflow_tools import assert_workflow_lints_clean, hub_step_env
 
 OWNER, NAME = "standin-user", "sync-demo"
 SPACE = f"{OWNER}/{NAME}"
@@ -138,11 +137,7 @@ def run_deploy_step(
     here = project.parent / job["defaults"]["run"]["working-directory"]  # the checkout's folder
     home = project.parent.parent / "home"
     env = {
-        "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",  # `python`: the project's
-        "HOME": str(home),
-        "HF_HOME": str(home / "hf"),
-        "HF_ENDPOINT": hub.url,
-        "HF_TOKEN": hub.token,  # secrets.HF_TOKEN
+        **hub_step_env(python, home, hub),
         "HF_OIDC_RESOURCE": "",  # vars.HF_OIDC_RESOURCE, unset
         "DEPLOY_POLL_INTERVAL": "0.02",
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -16,6 +17,18 @@ def tool(name: str) -> str:
     """A command-line tool of the `test` group (the venv's first), or unavailable."""
     found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     return found or unavailable(f"{name} is not installed (pip install --group test)")
+
+
+def hub_step_env(python: Path, home: Path, hub: Any) -> dict[str, str]:
+    """A workflow step's environment for `hf-space` against the Hub stand-in: the project's
+    virtualenv first on PATH, a home of its own (no cached login), secrets.HF_TOKEN."""
+    return {
+        "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(home),
+        "HF_HOME": str(home / "hf"),
+        "HF_ENDPOINT": hub.url,
+        "HF_TOKEN": hub.token,
+    }
 
 
 def load_workflow(path: Path) -> dict[str, Any]:
