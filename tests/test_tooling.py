@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from hf_space_tools import NotASpace, project_root, source
-from support import HF_SPACE, TOOLING_ENV, render
+from support import HF_SPACE, TOOLING_ENV, git, render
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 SUFFIX = f"@{COMMIT}#subdirectory=tooling"
@@ -37,6 +37,20 @@ def test_a_local_template_is_named_by_its_own_folder(tmp_path: Path) -> None:
     assert line == f"hf-space-tools @ git+{(tmp_path / 'template').as_uri()}{SUFFIX}"
     plain = source.requirement(str(tmp_path / "template"), str(tmp_path / "template"), None)
     assert plain == f"hf-space-tools @ {(tmp_path / 'template' / 'tooling').as_uri()}"
+
+
+def test_a_clone_of_the_template_pins_its_origin_where_ci_can_fetch_it(tmp_path: Path) -> None:
+    # scripts/new-space renders from a clone: a pin to that folder would fail in GitHub Actions
+    clone = tmp_path / "hf-space-template"
+    git(tmp_path, "init", "-q", str(clone))
+    git(clone, "remote", "add", "origin", "git@github.com:someone/hf-space-template.git")
+    line = source.requirement(str(clone), str(tmp_path / "copier-clone"), COMMIT)
+    assert (
+        line == f"hf-space-tools @ git+ssh://git@github.com/someone/hf-space-template.git{SUFFIX}"
+    )
+    git(clone, "remote", "set-url", "origin", str(tmp_path / "elsewhere"))  # a folder: kept
+    line = source.requirement(str(clone), str(tmp_path / "copier-clone"), COMMIT)
+    assert line == f"hf-space-tools @ git+{clone.as_uri()}{SUFFIX}"
 
 
 def test_a_render_pins_the_tooling_it_was_made_with(tmp_path: Path) -> None:
