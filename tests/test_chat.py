@@ -79,6 +79,8 @@ class ChatApp:
             "LOG_LEVEL": "DEBUG",  # the most an SDK ever logs: still no key
             "SSE_KEEPALIVE_SECONDS": str(KEEPALIVE),
             "CHAT_TIMEOUT": str(CHAT_TIMEOUT),
+            "CHAT_TOKENS_PER_DAY": "0",  # long answers here are about streaming, not budgets
+            "CHAT_DAILY_TOKEN_BUDGET": "0",
             "OPENAI_API_KEY": KEYS["openai"],
             "OPENAI_BASE_URL": standins["openai"].base_url,  # type: ignore[attr-defined]
             "GROQ_API_KEY": KEYS["groq"],
@@ -319,6 +321,33 @@ def test_client_disconnect_stops_the_provider_stream(app: ChatApp) -> None:
     assert record.ended.wait(6), f"the provider kept streaming: {len(record.sent)} pieces"
     assert record.closed and not record.finished
     assert len(record.sent) < len(script.tokens) / 2
+
+
+@pytest.mark.parametrize("app", ["flask-groq"], indirect=True)
+def test_flask_stops_reading_the_provider_for_a_client_that_does_not_read(app: ChatApp) -> None:
+    """The issue's slow reader: a client that sends its chat and never reads made the worker
+    read (and buffer) the provider's whole answer. Now at most a few events wait for it, and
+    once it has read nothing for CHAT_TIMEOUT the provider's stream is closed."""
+    script = app.server.script
+    script.tokens = ["x" * 16_000] * 2_000  # 32 MB, were it all read
+    before = len(app.server.streams)
+    body = json.dumps({"messages": [{"role": "user", "content": "Say a lot"}]}).encode()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and reads none of it
+    try:
+        sock.connect(("127.0.0.1", app.port))
+        sock.sendall(b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+        deadline = time.monotonic() + 10
+        while len(app.server.streams) == before:
+            assert time.monotonic() < deadline, "the chat never reached the provider"
+            time.sleep(0.05)
+        record = app.server.streams[-1]
+        assert record.ended.wait(30), f"still streaming: {len(record.sent)} pieces sent"
+    finally:
+        sock.close()
+    assert record.closed and not record.finished
+    assert len(record.sent) < len(script.tokens) / 2, f"{len(record.sent)} pieces were read"
 
 
 # -- the request body ----------------------------------------------------------------------
