@@ -248,6 +248,19 @@ def test_rate_limit_becomes_a_typed_error_event(app: ChatApp) -> None:
     assert "stand-in" not in errors[0].data["message"]  # ours, never the provider's text
 
 
+@pytest.mark.parametrize("app", [f"{fw}-{p}" for fw in FRAMEWORKS for p in ("gemini", "cohere")],
+                         indirect=True)  # fmt: skip
+def test_an_upstream_body_cut_without_chunking_ends_in_error(app: ChatApp) -> None:
+    """Gemini's and Cohere's too (test_abuse has Groq's): the provider's connection closes
+    after two frames, with no length and no chunks to tell a cut from an end; no finish
+    reason (Gemini) or message-end (Cohere) came, so the answer is not whole."""
+    app.server.script.cut_after = 2
+    named = [e for e in app.chat().rest() if e.name != "comment"]
+    assert [e.name for e in named][-1:] == ["error"], named
+    assert named[-1].data["type"] == "unavailable"
+    assert "done" not in [e.name for e in named]
+
+
 # -- OpenAI-compatible providers: streaming for real, keep-alives, failures, disconnects ----
 
 
