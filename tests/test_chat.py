@@ -30,7 +30,7 @@ from engines import free_port, stop_process
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standins import CohereStandin, GeminiStandin, GroqStandin, OpenAIStandin, StandinServer
-from support import FRAMEWORKS, SERVICES, generated_tests_passed, render, start_app
+from support import FRAMEWORKS, SERVICES, generated_tests_passed, http_get, render, start_app
 
 pytestmark = pytest.mark.slow
 
@@ -259,6 +259,29 @@ def test_an_upstream_body_cut_without_chunking_ends_in_error(app: ChatApp) -> No
     assert [e.name for e in named][-1:] == ["error"], named
     assert named[-1].data["type"] == "unavailable"
     assert "done" not in [e.name for e in named]
+
+
+@pytest.mark.parametrize("app", [f"{fw}-groq" for fw in FRAMEWORKS], indirect=True)
+def test_health_reports_a_provider_the_chat_can_no_longer_reach(app: ChatApp) -> None:
+    """The issue's jammed pool: the provider's check (a client of its own) kept passing while
+    every chat failed, and /health said ok. Three answers in a row that could not reach the
+    provider turn its entry to an error; the next whole answer puts it back."""
+
+    def provider_entry() -> dict[str, Any]:
+        body = http_get(f"http://127.0.0.1:{app.port}/health", timeout=20)[1]
+        return json.loads(body)["services"]["groq"]
+
+    app.chat().until("done")
+    assert provider_entry()["status"] == "ok"
+    app.server.script.cut_after = 0  # a 200 whose body ends at once: no answer came
+    for _ in range(3):
+        named = [e for e in app.chat().rest() if e.name != "comment"]
+        assert named[-1].data["type"] == "unavailable", named
+    entry = provider_entry()
+    assert entry["status"] == "error" and "chat answers" in entry["detail"], entry
+    app.server.script.cut_after = None
+    app.chat().until("done")
+    assert provider_entry()["status"] == "ok"
 
 
 # -- OpenAI-compatible providers: streaming for real, keep-alives, failures, disconnects ----
