@@ -51,7 +51,6 @@ APP: dict[str, dict[str, bool]] = {
     "OPTIONAL_SERVICES": {"secret": False, "required": False, "on_space": True},
     "HEALTH_CACHE_SECONDS": {"secret": False, "required": False, "on_space": True},
     "MAX_BODY_MB": {"secret": False, "required": False, "on_space": True},
-    "SSE_KEEPALIVE_SECONDS": {"secret": False, "required": False, "on_space": True},
 }
 
 SERVICES: dict[str, dict[str, Any]] = {
@@ -161,6 +160,7 @@ FEATURES: dict[str, dict[str, Any]] = {
             "CHAT_REQUESTS_PER_MINUTE": PUBLIC_OPTIONAL,
             "CHAT_CONCURRENT_STREAMS": PUBLIC_OPTIONAL,
             "CHAT_MAX_STREAMS": PUBLIC_OPTIONAL,
+            "SSE_KEEPALIVE_SECONDS": PUBLIC_OPTIONAL,  # used by the chat route only
             "CHAT_TOKENS_PER_DAY": PUBLIC_OPTIONAL,
             "CHAT_DAILY_TOKEN_BUDGET": PUBLIC_OPTIONAL,
         },

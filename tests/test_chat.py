@@ -451,3 +451,16 @@ def test_generated_tests_pass_with_chat_on(app: ChatApp, project_venvs) -> None:
     chat_tests = generated_tests_passed(python, app.project, "test_chat.py")
     assert "test_keepalives_while_the_provider_is_quiet" in chat_tests
     assert "test_provider_failure_is_one_typed_error_event" in chat_tests
+
+
+def test_the_everything_on_render_keeps_each_file_within_400_lines(tmp_path: Path) -> None:
+    """The largest settings module there is (Flask, JWT, every service, chat with retrieval
+    and rerank, a model) was 470 lines before the chat's settings moved to chat/settings.py."""
+    project = render(tmp_path / "space", framework="flask", services=SERVICES, auth="jwt",
+                     chat=True, chat_provider="cohere", retrieval=True,
+                     retrieval_store="elasticsearch", rerank=True,
+                     models="sentence-transformers/all-MiniLM-L6-v2")  # fmt: skip
+    sizes = {path.relative_to(project).as_posix(): len(path.read_text().splitlines())
+             for path in project.rglob("*.py")}  # fmt: skip
+    assert "app/chat/settings.py" in sizes
+    assert {name: size for name, size in sizes.items() if size > 400} == {}
