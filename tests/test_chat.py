@@ -464,3 +464,20 @@ def test_the_everything_on_render_keeps_each_file_within_400_lines(tmp_path: Pat
              for path in project.rglob("*.py")}  # fmt: skip
     assert "app/chat/settings.py" in sizes
     assert {name: size for name, size in sizes.items() if size > 400} == {}
+
+
+@pytest.mark.parametrize("provider", ["openai", "groq"])
+def test_the_stream_caps_bound_is_the_sdks_own_pool(
+    provider: str, project_venvs, tmp_path: Path
+) -> None:
+    """CHAT_MAX_STREAMS must stay below POOL_SIZE; POOL_SIZE must be what the installed SDK's
+    client really holds (both SDKs export it), or the cap could sit above the pool."""
+    project = render(tmp_path / "space", framework="fastapi", services=SERVICES, chat=True,
+                     chat_provider=provider)  # fmt: skip
+    code = f"import {provider}; from app.chat.settings import POOL_SIZE; " \
+        f"print({provider}.DEFAULT_CONNECTION_LIMITS.max_connections, POOL_SIZE)"  # fmt: skip
+    result = subprocess.run([project_venvs.python_for(project), "-c", code], cwd=project,
+                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    sdk_pool, pool_size = result.stdout.split()
+    assert sdk_pool == pool_size
