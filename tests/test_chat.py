@@ -481,3 +481,33 @@ def test_the_stream_caps_bound_is_the_sdks_own_pool(
     assert result.returncode == 0, result.stderr
     sdk_pool, pool_size = result.stdout.split()
     assert sdk_pool == pool_size
+
+
+def test_a_stream_slot_comes_back_even_when_its_stream_never_starts(
+    project_venvs, tmp_path: Path
+) -> None:
+    """A client that leaves before its answer starts never runs the stream's release: the
+    slot must come back when the admitted request is dropped, or each such client would
+    shrink CHAT_MAX_STREAMS for good."""
+    project = render(tmp_path / "space", framework="fastapi", services=SERVICES, chat=True,
+                     chat_provider="groq")  # fmt: skip
+    code = """
+from app.chat.limits import LimitReached, admit
+from app.variables import load_settings
+settings = load_settings(env_file=None)
+first = admit(settings, "ip:a")
+try:
+    admit(settings, "ip:b")
+    print("admitted past the cap")
+except LimitReached as refused:
+    print(refused.status, refused.setting, refused.retry_after)
+del first  # never released: its response never ran
+admit(settings, "ip:c").release()
+print("the slot came back")
+"""
+    environment = {"PATH": os.environ["PATH"], "HOME": str(project), "CHAT_MAX_STREAMS": "1"}
+    result = subprocess.run([project_venvs.python_for(project), "-c", code], cwd=project,
+                            env=environment, capture_output=True, text=True, timeout=120,
+                            check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["503 CHAT_MAX_STREAMS 5", "the slot came back"]
