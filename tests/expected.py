@@ -153,6 +153,7 @@ FEATURES: dict[str, dict[str, Any]] = {
     # chat: the model and the wait for the next chunk; both have defaults, neither is secret.
     "chat": {
         "variables": {
+            "SSE_KEEPALIVE_SECONDS": PUBLIC_OPTIONAL,  # keep-alives on an idle chat stream
             "CHAT_MODEL": PUBLIC_OPTIONAL,
             "CHAT_TIMEOUT": PUBLIC_OPTIONAL,
             "CHAT_SYSTEM_PROMPT": PUBLIC_OPTIONAL,  # the owner's instructions: a Variable
@@ -160,7 +161,6 @@ FEATURES: dict[str, dict[str, Any]] = {
             "CHAT_REQUESTS_PER_MINUTE": PUBLIC_OPTIONAL,
             "CHAT_CONCURRENT_STREAMS": PUBLIC_OPTIONAL,
             "CHAT_MAX_STREAMS": PUBLIC_OPTIONAL,
-            "SSE_KEEPALIVE_SECONDS": PUBLIC_OPTIONAL,  # used by the chat route only
             "CHAT_TOKENS_PER_DAY": PUBLIC_OPTIONAL,
             "CHAT_DAILY_TOKEN_BUDGET": PUBLIC_OPTIONAL,
         },
