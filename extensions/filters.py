@@ -27,6 +27,7 @@ def expected_format(variable: dict[str, Any]) -> str:
         "count": "a whole number from 1 to 64",
         "dimensions": "a whole number from 1 to 65536",
         "limit": "a whole number, 0 for no limit",
+        "streams": "a whole number below the chat provider's connection pool (100; OpenAI 1000)",
         "service_names": (
             "comma-separated /health entries of this Space (services, auth, retrieval, models)"
         ),

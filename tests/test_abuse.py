@@ -1,7 +1,8 @@
 """The generated app under abuse, on both frameworks (issue 19): `python -m app` for real.
 
 Each framework's app is rendered with chat on (Groq, against its stand-in) and the API key
-auth, started once a module with MAX_BODY_MB=1, and sent what an attacker would send: a body
+auth, started once a module with MAX_BODY_MB=1 and the per-client limits off (every request
+here is one client), and sent what an attacker would send: a storm of streams, a body
 bigger than the limit (declared, or chunked with no length), bodies the JSON parser refuses
 or turns into text UTF-8 cannot encode, and a property test over hostile JSON. Every answer
 must be a 4xx (or the stream), never a 500, a traceback or the input echoed back.
@@ -13,7 +14,9 @@ import json
 import os
 import secrets
 import socket
+import struct
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +35,8 @@ API_KEY = secrets.token_hex(24)
 GROQ_KEY = f"gsk-{secrets.token_hex(12)}"
 LIMIT = 1_000_000  # MAX_BODY_MB=1
 ECHO = f"ECHO-{secrets.token_hex(6)}"  # sent in a field that fails validation
+MAX_STREAMS = 64  # CHAT_MAX_STREAMS's default, under the Groq client's 100 connections
+STORM = 150
 
 
 @dataclass
@@ -109,6 +114,7 @@ def app(
         "PATH": os.environ["PATH"], "HOME": str(project), "PYTHONUNBUFFERED": "1",
         "PORT": str(port), "MAX_BODY_MB": "1", "API_KEY": API_KEY,
         "GROQ_API_KEY": GROQ_KEY, "GROQ_BASE_URL": groq.base_url,
+        "CHAT_REQUESTS_PER_MINUTE": "0", "CHAT_CONCURRENT_STREAMS": "0",
     }  # fmt: skip
     process = start_app(python, project, environment, log_path, port)[0]
     try:
@@ -170,6 +176,62 @@ def test_an_upstream_body_cut_without_chunking_ends_in_error_not_done(
     assert status == 200, body[:300]
     assert b"event: error" in body and b'"unavailable"' in body, body
     assert b"event: done" not in body
+
+
+def _status_and_head(sock: socket.socket) -> tuple[int, bytes]:
+    """The status and headers of a response, its body left unread (a stream stays open)."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        assert chunk, f"closed before the head: {head!r}"
+        head += chunk
+    head = head.partition(b"\r\n\r\n")[0]
+    return int(head.split()[1]), head
+
+
+def test_a_storm_past_the_stream_cap_is_refused_and_leaves_chat_working(
+    app: Running, groq: GroqStandin
+) -> None:
+    """The issue's pool storm: 150 streams at once, then all dropped together. Past
+    CHAT_MAX_STREAMS each is a 503 with Retry-After before the provider is asked, so no
+    stream waits for one of the Groq client's 100 connections (where a cancelled waiter
+    could strand one for good); after the drop, a plain chat still completes."""
+    groq.init_chat()
+    groq.script.gate = gate = threading.Event()  # the admitted streams stay open upstream
+    sockets, statuses = [], []
+    try:
+        for _ in range(STORM):
+            sock = socket.create_connection(("127.0.0.1", app.port), timeout=30)
+            body = chat_body()
+            head = {"Content-Type": "application/json", "X-API-Key": API_KEY,
+                    "Content-Length": str(len(body))}  # fmt: skip
+            sock.sendall(_head(head) + body)
+            sockets.append(sock)
+        for sock in sockets:
+            statuses.append(_status_and_head(sock))
+        admitted = [head for status, head in statuses if status == 200]
+        refused = [head for status, head in statuses if status == 503]
+        assert len(admitted) == MAX_STREAMS, [status for status, _ in statuses]
+        assert len(refused) == STORM - MAX_STREAMS
+        assert all(b"\r\nretry-after: " in head.lower() for head in refused)
+        deadline = time.monotonic() + 30
+        while len(groq.streams) < len(admitted):  # each admitted stream reached the stand-in
+            assert time.monotonic() < deadline, f"{len(groq.streams)} streams upstream"
+            time.sleep(0.05)
+        assert len(groq.streams) == MAX_STREAMS  # the refused never reached the provider
+    finally:
+        for sock in sockets:  # all at once, as a reset: the clients are gone
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+    gate.set()
+    records, deadline = groq.streams, time.monotonic() + 30
+    groq.init_chat()
+    for record in records:
+        assert record.ended.wait(max(0, deadline - time.monotonic())), "a stream never ended"
+    while (answer := app.request(chat_body()))[0] == 503:  # slots come back as streams end
+        assert time.monotonic() < deadline, "the worker's stream slots never came back"
+        time.sleep(0.2)
+    assert answer[0] == 200 and b"event: done" in answer[1], answer[1][:300]
 
 
 def test_validation_errors_name_the_field_and_never_echo_the_input(app: Running) -> None:
@@ -238,3 +300,19 @@ def test_a_key_too_short_to_be_one_stops_the_app(projects, framework: str, key: 
     assert "Traceback" not in output
     if len(key.strip()) > 4:
         assert key.strip() not in output, "the value is quoted"
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_stream_cap_at_the_providers_pool_stops_the_app(projects, framework: str) -> None:
+    """CHAT_MAX_STREAMS must stay below the Groq client's 100 connections, or a stream could
+    wait for one (and a cancelled waiter strand it): refused at startup, in one line."""
+    project, python = projects[framework]
+    environment = {"PATH": os.environ["PATH"], "HOME": str(project), "PORT": str(free_port()),
+                   "API_KEY": API_KEY, "GROQ_API_KEY": GROQ_KEY,
+                   "CHAT_MAX_STREAMS": "100"}  # fmt: skip
+    result = subprocess.run([python, "-m", "app"], cwd=project, env=environment,
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "CHAT_MAX_STREAMS" in output and "less than 100" in output, output
+    assert "Traceback" not in output

@@ -18,6 +18,7 @@ KINDS = {
     "count",
     "dimensions",
     "limit",
+    "streams",  # CHAT_MAX_STREAMS: below the chat provider's connection pool
     "float",
     "bool",
     "text",

@@ -30,7 +30,7 @@ from engines import free_port, stop_process
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standins import CohereStandin, GeminiStandin, GroqStandin, OpenAIStandin, StandinServer
-from support import FRAMEWORKS, SERVICES, generated_tests_passed, render, start_app
+from support import FRAMEWORKS, SERVICES, generated_tests_passed, http_get, render, start_app
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +79,8 @@ class ChatApp:
             "LOG_LEVEL": "DEBUG",  # the most an SDK ever logs: still no key
             "SSE_KEEPALIVE_SECONDS": str(KEEPALIVE),
             "CHAT_TIMEOUT": str(CHAT_TIMEOUT),
+            "CHAT_TOKENS_PER_DAY": "0",  # long answers here are about streaming, not budgets
+            "CHAT_DAILY_TOKEN_BUDGET": "0",
             "OPENAI_API_KEY": KEYS["openai"],
             "OPENAI_BASE_URL": standins["openai"].base_url,  # type: ignore[attr-defined]
             "GROQ_API_KEY": KEYS["groq"],
@@ -246,6 +248,42 @@ def test_rate_limit_becomes_a_typed_error_event(app: ChatApp) -> None:
     assert "stand-in" not in errors[0].data["message"]  # ours, never the provider's text
 
 
+@pytest.mark.parametrize("app", [f"{fw}-{p}" for fw in FRAMEWORKS for p in ("gemini", "cohere")],
+                         indirect=True)  # fmt: skip
+def test_an_upstream_body_cut_without_chunking_ends_in_error(app: ChatApp) -> None:
+    """Gemini's and Cohere's too (test_abuse has Groq's): the provider's connection closes
+    after two frames, with no length and no chunks to tell a cut from an end; no finish
+    reason (Gemini) or message-end (Cohere) came, so the answer is not whole."""
+    app.server.script.cut_after = 2
+    named = [e for e in app.chat().rest() if e.name != "comment"]
+    assert [e.name for e in named][-1:] == ["error"], named
+    assert named[-1].data["type"] == "unavailable"
+    assert "done" not in [e.name for e in named]
+
+
+@pytest.mark.parametrize("app", [f"{fw}-groq" for fw in FRAMEWORKS], indirect=True)
+def test_health_reports_a_provider_the_chat_can_no_longer_reach(app: ChatApp) -> None:
+    """The issue's jammed pool: the provider's check (a client of its own) kept passing while
+    every chat failed, and /health said ok. Three answers in a row that could not reach the
+    provider turn its entry to an error; the next whole answer puts it back."""
+
+    def provider_entry() -> dict[str, Any]:
+        body = http_get(f"http://127.0.0.1:{app.port}/health", timeout=20)[1]
+        return json.loads(body)["services"]["groq"]
+
+    app.chat().until("done")
+    assert provider_entry()["status"] == "ok"
+    app.server.script.cut_after = 0  # a 200 whose body ends at once: no answer came
+    for _ in range(3):
+        named = [e for e in app.chat().rest() if e.name != "comment"]
+        assert named[-1].data["type"] == "unavailable", named
+    entry = provider_entry()
+    assert entry["status"] == "error" and "chat answers" in entry["detail"], entry
+    app.server.script.cut_after = None
+    app.chat().until("done")
+    assert provider_entry()["status"] == "ok"
+
+
 # -- OpenAI-compatible providers: streaming for real, keep-alives, failures, disconnects ----
 
 
@@ -321,6 +359,33 @@ def test_client_disconnect_stops_the_provider_stream(app: ChatApp) -> None:
     assert len(record.sent) < len(script.tokens) / 2
 
 
+@pytest.mark.parametrize("app", ["flask-groq"], indirect=True)
+def test_flask_stops_reading_the_provider_for_a_client_that_does_not_read(app: ChatApp) -> None:
+    """The issue's slow reader: a client that sends its chat and never reads made the worker
+    read (and buffer) the provider's whole answer. Now at most a few events wait for it, and
+    once it has read nothing for CHAT_TIMEOUT the provider's stream is closed."""
+    script = app.server.script
+    script.tokens = ["x" * 16_000] * 2_000  # 32 MB, were it all read
+    before = len(app.server.streams)
+    body = json.dumps({"messages": [{"role": "user", "content": "Say a lot"}]}).encode()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and reads none of it
+    try:
+        sock.connect(("127.0.0.1", app.port))
+        sock.sendall(b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+        deadline = time.monotonic() + 10
+        while len(app.server.streams) == before:
+            assert time.monotonic() < deadline, "the chat never reached the provider"
+            time.sleep(0.05)
+        record = app.server.streams[-1]
+        assert record.ended.wait(30), f"still streaming: {len(record.sent)} pieces sent"
+    finally:
+        sock.close()
+    assert record.closed and not record.finished
+    assert len(record.sent) < len(script.tokens) / 2, f"{len(record.sent)} pieces were read"
+
+
 # -- the request body ----------------------------------------------------------------------
 
 
@@ -386,3 +451,63 @@ def test_generated_tests_pass_with_chat_on(app: ChatApp, project_venvs) -> None:
     chat_tests = generated_tests_passed(python, app.project, "test_chat.py")
     assert "test_keepalives_while_the_provider_is_quiet" in chat_tests
     assert "test_provider_failure_is_one_typed_error_event" in chat_tests
+
+
+def test_the_everything_on_render_keeps_each_file_within_400_lines(tmp_path: Path) -> None:
+    """The largest settings module there is (Flask, JWT, every service, chat with retrieval
+    and rerank, a model) was 470 lines before the chat's settings moved to chat/settings.py."""
+    project = render(tmp_path / "space", framework="flask", services=SERVICES, auth="jwt",
+                     chat=True, chat_provider="cohere", retrieval=True,
+                     retrieval_store="elasticsearch", rerank=True,
+                     models="sentence-transformers/all-MiniLM-L6-v2")  # fmt: skip
+    sizes = {path.relative_to(project).as_posix(): len(path.read_text().splitlines())
+             for path in project.rglob("*.py")}  # fmt: skip
+    assert "app/chat/settings.py" in sizes
+    assert {name: size for name, size in sizes.items() if size > 400} == {}
+
+
+@pytest.mark.parametrize("provider", ["openai", "groq"])
+def test_the_stream_caps_bound_is_the_sdks_own_pool(
+    provider: str, project_venvs, tmp_path: Path
+) -> None:
+    """CHAT_MAX_STREAMS must stay below POOL_SIZE; POOL_SIZE must be what the installed SDK's
+    client really holds (both SDKs export it), or the cap could sit above the pool."""
+    project = render(tmp_path / "space", framework="fastapi", services=SERVICES, chat=True,
+                     chat_provider=provider)  # fmt: skip
+    code = f"import {provider}; from app.chat.settings import POOL_SIZE; " \
+        f"print({provider}.DEFAULT_CONNECTION_LIMITS.max_connections, POOL_SIZE)"  # fmt: skip
+    result = subprocess.run([project_venvs.python_for(project), "-c", code], cwd=project,
+                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    sdk_pool, pool_size = result.stdout.split()
+    assert sdk_pool == pool_size
+
+
+def test_a_stream_slot_comes_back_even_when_its_stream_never_starts(
+    project_venvs, tmp_path: Path
+) -> None:
+    """A client that leaves before its answer starts never runs the stream's release: the
+    slot must come back when the admitted request is dropped, or each such client would
+    shrink CHAT_MAX_STREAMS for good."""
+    project = render(tmp_path / "space", framework="fastapi", services=SERVICES, chat=True,
+                     chat_provider="groq")  # fmt: skip
+    code = """
+from app.chat.limits import LimitReached, admit
+from app.variables import load_settings
+settings = load_settings(env_file=None)
+first = admit(settings, "ip:a")
+try:
+    admit(settings, "ip:b")
+    print("admitted past the cap")
+except LimitReached as refused:
+    print(refused.status, refused.setting, refused.retry_after)
+del first  # never released: its response never ran
+admit(settings, "ip:c").release()
+print("the slot came back")
+"""
+    environment = {"PATH": os.environ["PATH"], "HOME": str(project), "CHAT_MAX_STREAMS": "1"}
+    result = subprocess.run([project_venvs.python_for(project), "-c", code], cwd=project,
+                            env=environment, capture_output=True, text=True, timeout=120,
+                            check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["503 CHAT_MAX_STREAMS 5", "the slot came back"]

@@ -16,19 +16,21 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from engines import RedisServer, free_port
-from standins import OpenAIStandin
+from standins import OpenAIStandin, UpstashStandin
 from support import FRAMEWORKS, SERVICES, http_get, render, run
 from test_chat import KEYS, ChatApp, Stream
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine]
 
 API_KEY = f"sentinel-api-key-{secrets.token_hex(16)}"
+UPSTASH_TOKEN = f"sentinel-upstash-{secrets.token_hex(8)}"
 PER_MINUTE = 3  # CHAT_REQUESTS_PER_MINUTE
 BUDGET = 60  # CHAT_DAILY_TOKEN_BUDGET: the stand-in's default answer costs 16 (11 + 5)
 HELLO = {"messages": [{"role": "user", "content": "Say hello"}]}
@@ -64,6 +66,15 @@ class Pair:
 
 
 @pytest.fixture(scope="module")
+def upstash(redis: RedisServer) -> Iterator[UpstashStandin]:
+    """Upstash's REST API, its commands (the limits' Lua EVAL too) run by the real Redis."""
+    with UpstashStandin(
+        api_key=UPSTASH_TOKEN, redis=(redis.host, redis.port, redis.password)
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def pair(
     request: pytest.FixtureRequest,
     openai: OpenAIStandin,
@@ -71,9 +82,39 @@ def pair(
     project_venvs,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Pair]:
+    with running_pair(request.param, {"REDIS_URL": redis.url}, openai, redis, project_venvs,
+                      tmp_path_factory) as running:  # fmt: skip
+        yield running
+
+
+@pytest.fixture(scope="module")
+def rest_pair(
+    request: pytest.FixtureRequest,
+    openai: OpenAIStandin,
+    redis: RedisServer,
+    upstash: UpstashStandin,
+    project_venvs,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Pair]:
+    """The pair reaching Redis as a Space does: Upstash's REST form, over HTTP(S)."""
+    rest = {"UPSTASH_REDIS_REST_URL": upstash.url, "UPSTASH_REDIS_REST_TOKEN": UPSTASH_TOKEN}
+    with running_pair(request.param, rest, openai, redis, project_venvs,
+                      tmp_path_factory) as running:  # fmt: skip
+        yield running
+
+
+@contextmanager
+def running_pair(
+    framework: str,
+    reach_redis: dict[str, str],
+    openai: OpenAIStandin,
+    redis: RedisServer,
+    project_venvs,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Pair]:
     project = render(
-        tmp_path_factory.mktemp(f"owner-{request.param}") / "space",
-        framework=request.param,
+        tmp_path_factory.mktemp(f"owner-{framework}") / "space",
+        framework=framework,
         services=SERVICES,
         chat=True,
         chat_provider="openai",
@@ -81,7 +122,7 @@ def pair(
     )
     environment = {
         "API_KEY": API_KEY,
-        "REDIS_URL": redis.url,
+        **reach_redis,
         "CHAT_REQUESTS_PER_MINUTE": str(PER_MINUTE),
         "CHAT_CONCURRENT_STREAMS": "1",
         "CHAT_DAILY_TOKEN_BUDGET": str(BUDGET),
@@ -92,8 +133,7 @@ def pair(
     python = project_venvs.python_for(project)
     logs = [project.parent / f"app{n}.log" for n in (1, 2)]
     apps = [
-        ChatApp(request.param, "openai", project, openai, log, extra_env=environment)
-        for log in logs
+        ChatApp(framework, "openai", project, openai, log, extra_env=environment) for log in logs
     ]
     for app in apps:
         app.start(python, standins)  # type: ignore[arg-type]
@@ -105,6 +145,7 @@ def pair(
     for app in apps:
         log = app.log()
         assert API_KEY not in log and KEYS["openai"] not in log, "a key appears in the log"
+        assert UPSTASH_TOKEN not in log, "the Upstash token appears in the log"
 
 
 @pytest.fixture
@@ -132,6 +173,20 @@ def chats(server: OpenAIStandin) -> list[Any]:
 def health(app: ChatApp) -> tuple[int, dict[str, Any], bytes]:
     status, body = http_get(f"http://127.0.0.1:{app.port}/health", timeout=20)
     return status, json.loads(body), body
+
+
+def answer_after_the_last_is_released(app: ChatApp) -> list[Any]:
+    """A whole answer's events. CHAT_CONCURRENT_STREAMS is 1 here, and the previous answer's
+    stream is released (one more call to Redis) just after its `done`: a request sent at once
+    may find it still open. Such a 429 counts nothing, so it is simply sent again."""
+    deadline = time.monotonic() + 10
+    while (stream := post(app, HELLO)).response.status == 429:
+        assert "CHAT_CONCURRENT_STREAMS" in stream.response.read().decode()
+        stream.close()
+        assert time.monotonic() < deadline, "the last stream was never released"
+        time.sleep(0.1)
+    assert stream.response.status == 200, stream.response.read()
+    return stream.until("done")
 
 
 def wait_for_a_fresh_minute() -> None:
@@ -175,7 +230,7 @@ def test_a_clients_system_message_is_refused(pair: Pair, openai: OpenAIStandin) 
 def test_two_instances_share_the_per_minute_count(pair: Pair, openai: OpenAIStandin) -> None:
     wait_for_a_fresh_minute()
     for app in (pair.first, pair.second, pair.first):
-        assert post(app, HELLO).until("done")
+        assert answer_after_the_last_is_released(app)
     for app in (pair.second, pair.first):
         stream = post(app, HELLO)
         assert stream.response.status == 429
@@ -185,6 +240,29 @@ def test_two_instances_share_the_per_minute_count(pair: Pair, openai: OpenAIStan
     assert len(chats(openai)) == PER_MINUTE
     keys = pair.redis_cli("--scan")
     assert keys.strip() and API_KEY not in keys and "api-key" not in keys  # hashed clients
+
+
+@pytest.mark.parametrize("rest_pair", FRAMEWORKS, indirect=True)
+def test_two_instances_share_the_count_through_upstash_rest(
+    rest_pair: Pair, openai: OpenAIStandin, upstash: UpstashStandin
+) -> None:
+    """The form a Space reaches Redis in (port 443): the same Lua scripts, sent as Upstash
+    REST EVAL commands, count for both instances in the one Redis behind the stand-in."""
+    assert rest_pair.redis_cli("FLUSHALL").strip() == "OK"
+    openai.init_chat()
+    openai.clear()
+    upstash.clear()
+    wait_for_a_fresh_minute()
+    for app in (rest_pair.first, rest_pair.second, rest_pair.first):
+        assert answer_after_the_last_is_released(app)
+    stream = post(rest_pair.second, HELLO)
+    assert stream.response.status == 429
+    assert "CHAT_REQUESTS_PER_MINUTE" in stream.response.read().decode()
+    stream.close()
+    assert len(chats(openai)) == PER_MINUTE
+    sent = [request.json()[0] for request in upstash.requests]
+    assert sent.count("EVAL") >= PER_MINUTE + 1, sent  # the counting went through REST
+    assert rest_pair.redis_cli("--scan").strip()  # and landed in the real Redis
 
 
 @on_pairs

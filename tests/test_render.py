@@ -186,7 +186,7 @@ def test_one_module_per_chosen_service_and_none_other(variant) -> None:
     # Only the adapter of the LLM service that answers the chat route, and SSE with chat only.
     chat = {path.stem for path in (project / "app" / "chat").glob("*.py")}
     stored = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
-    shared = {"__init__", "limits", "turn"}  # the request, the limits, the typed events
+    shared = {"__init__", "limits", "settings", "turn"}  # request, limits, settings, events
     assert chat == ({*shared, stored["chat_provider"]} if answers.get("chat") else set())
     for module in ("chat_routes", "sse", "streaming"):
         assert (project / "app" / f"{module}.py").exists() == bool(answers.get("chat")), module

@@ -154,6 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 256  # a burst of connections (a storm of streams) waits, not SYN-retried
 
     def __init__(self, standin: StandinServer) -> None:
         self.standin = standin

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from ..config import AppSettings
+    from .settings import ChatSettings
 
 MAX_MESSAGES = 100
 MAX_MESSAGE_CHARS = 32_000
@@ -59,7 +59,7 @@ class ChatRefused(Exception):
         self.headers = headers or {}
 
 
-def conversation(settings: AppSettings, messages: list[dict[str, str]]) -> list[dict[str, str]]:
+def conversation(settings: ChatSettings, messages: list[dict[str, str]]) -> list[dict[str, str]]:
     """What the provider gets: CHAT_SYSTEM_PROMPT first, then `messages`. A client's own
     `system` message is refused (ChatRefused 422) unless CHAT_ALLOW_CLIENT_SYSTEM is true."""
     if not settings.chat_allow_client_system:
