@@ -11,6 +11,7 @@ a read-only filesystem except /home/user and /tmp; outbound TCP only to ports 80
 8080. That port rule is iptables rules on a Docker network this command creates, so it needs
 root and a Linux Docker engine; without them it stops, unless --no-egress-rule is given.
 Services on this machine are reached as host.docker.internal (on an allowed port).
+--ca-file makes the container trust a CA of yours instead of its own (a TLS-inspecting proxy's).
 Container, network, volume and rules are removed on exit, Ctrl-C and SIGTERM; the image stays.
 Exit status: 0 when /health answers 200, 1 otherwise, 2 for bad arguments.
 """
@@ -42,6 +43,7 @@ HARDWARE = {  # vCPU and memory of each Space hardware (Spaces overview, "Hardwa
     "t4-medium": (8, "30g"), "a10g-small": (4, "15g"), "a10g-large": (12, "46g"),
     "a100-large": (12, "142g"),
 }  # fmt: skip
+CA_IN_CONTAINER = "/etc/space-local/ca.pem"
 FIX = "run as root (sudo .venv/bin/hf-space local), or pass --no-egress-rule"
 
 
@@ -99,11 +101,13 @@ class Sandbox:
                     raise Stop(f"iptables refused a rule: {result.stderr.strip()[:120]}; {FIX}")
         self.client.volumes.create(self.name, labels=self.labels)
         cpus, memory = HARDWARE[args.hardware]
+        volumes = {self.name: {"bind": "/home/user", "mode": "rw"}}  # Docker copies the
+        if args.ca_file:  # image's home into the new volume; the CA file read-only
+            volumes[str(args.ca_file.resolve())] = {"bind": CA_IN_CONTAINER, "mode": "ro"}
         return self.client.containers.run(
             image, name=self.name, detach=True, user="1000", environment=environment,
             network=self.name, ports={"7860/tcp": ("127.0.0.1", args.port)},
-            read_only=True, tmpfs={"/tmp": "mode=1777"},  # Docker copies the image's home
-            volumes={self.name: {"bind": "/home/user", "mode": "rw"}},  # into the new volume
+            read_only=True, tmpfs={"/tmp": "mode=1777"}, volumes=volumes,
             nano_cpus=int(min(cpus, os.cpu_count() or cpus) * 1e9), mem_limit=memory,
             extra_hosts={"host.docker.internal": "host-gateway"}, labels=self.labels,
         )  # fmt: skip
@@ -198,7 +202,10 @@ def run(args: argparse.Namespace) -> int:
     image = build(client, args, space_id)
     sandbox = Sandbox(client, args.egress_rule)
     try:
-        container = sandbox.start(image, space_environment(args.env_file, space_id), args)
+        environment = space_environment(args.env_file, space_id)
+        if args.ca_file:  # Python's ssl and httpx read SSL_CERT_FILE; requests its own
+            environment |= dict.fromkeys(("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"), CA_IN_CONTAINER)
+        container = sandbox.start(image, environment, args)
         container.reload()  # the port Docker published, for --port 0
         port = int(container.ports["7860/tcp"][0]["HostPort"])
         print(f"run: {sandbox.name} as uid 1000, {args.hardware}, on http://127.0.0.1:{port}")
@@ -229,12 +236,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run without the outbound port rule (when it cannot be set here)")  # fmt: skip
     add("--build-arg", action="append", default=[], metavar="NAME=VALUE",
         help="docker build argument, e.g. PYTHON_IMAGE=my.registry/python:3.11-slim")  # fmt: skip
+    add("--ca-file", type=Path, help="PEM file of the CAs the container trusts instead of its "
+        "own (a TLS-inspecting proxy's): mounted read-only, as SSL_CERT_FILE")  # fmt: skip
     add("--start-timeout", type=float, default=120.0, help="seconds to wait for the port (120)")
     args = parser.parse_args(argv)
     if not all("=" in item for item in args.build_arg):
         parser.error("--build-arg: expected NAME=VALUE")
     if args.env_file and not args.env_file.is_file():
         parser.error(f"--env-file {args.env_file}: no such file")
+    if args.ca_file and not args.ca_file.is_file():
+        parser.error(f"--ca-file {args.ca_file}: no such file")
     try:
         args.root, table = project_root()
         args.space_id = table["space-id"]
