@@ -35,12 +35,12 @@ from typing import Any
 
 import pytest
 from engines import PortInUse, RedisServer, base_image, docker_client, unavailable
-from support import FRAMEWORKS, HF_SPACE, TOOLING_ENV, render
+from support import FRAMEWORKS, HF_SPACE, TOOLING_ENV, extension, render
 
 pytestmark = pytest.mark.docker
 
 LABEL = "hf-space-local"
-ALLOWED = (8080, 80, 443)  # the ports a Space may connect out on
+ALLOWED = extension.SPACE_OUTBOUND_PORTS[::-1]  # the ports a Space connects out on, 8080 first
 RUN_WITHIN = 600  # seconds for one run of the command, build from the cache included
 GIB = 1024**3
 SESSION = uuid.uuid4().hex[:10]

@@ -37,7 +37,6 @@ from typing import Any
 from . import project_root
 from .watch import service_line
 
-ALLOWED_PORTS = "80,443,8080"  # Hugging Face's Spaces overview, "Networking"
 HARDWARE = {  # vCPU and memory of each Space hardware (Spaces overview, "Hardware resources")
     "cpu-basic": (2, "16g"), "cpu-upgrade": (8, "32g"), "t4-small": (4, "15g"),
     "t4-medium": (8, "30g"), "a10g-small": (4, "15g"), "a10g-large": (12, "46g"),
@@ -65,14 +64,14 @@ def egress_problem() -> str | None:
     return None if listed.returncode == 0 else f"iptables fails: {listed.stderr.strip()[:120]}"
 
 
-def egress_rules(bridge: str) -> list[list[str]]:
+def egress_rules(bridge: str, ports: str) -> list[list[str]]:
     """DROP new TCP connections from the bridge to other ports, and UDP but DNS (Docker's resolver
     forwards from the container), routed out (DOCKER-USER, Docker's place for user rules) or to
     this machine (INPUT). Only packets entering from this bridge match: nothing else changes."""
     forward = "DOCKER-USER" if iptables("-S", "DOCKER-USER").returncode == 0 else "FORWARD"
     new = ["-i", bridge, "-m", "conntrack", "--ctstate", "NEW"]
     tag = ["-m", "comment", "--comment", f"hf-space-local {bridge}", "-j", "DROP"]
-    tcp = ["-p", "tcp", "-m", "multiport", "!", "--dports", ALLOWED_PORTS]
+    tcp = ["-p", "tcp", "-m", "multiport", "!", "--dports", ports]
     udp = ["-p", "udp", "!", "--dport", "53"]
     return [[chain, *new, *match, *tag] for chain in (forward, "INPUT") for match in (tcp, udp)]
 
@@ -95,7 +94,7 @@ class Sandbox:
                 raise Stop("the Docker engine's networks are not on this machine (Docker Desktop "
                            "or rootless Docker), so the outbound rule cannot be set; pass "
                            "--no-egress-rule")  # fmt: skip
-            for rule in egress_rules(self.name):
+            for rule in egress_rules(self.name, args.ports):
                 result = iptables("-I", rule[0], "1", *rule[1:])
                 if result.returncode:
                     raise Stop(f"iptables refused a rule: {result.stderr.strip()[:120]}; {FIX}")
@@ -192,7 +191,7 @@ def report_health(container: Any, port: int, within: float) -> int:
 def run(args: argparse.Namespace) -> int:
     problem = egress_problem() if args.egress_rule else None
     if problem:
-        raise Stop(f"cannot set a Space's outbound rule (TCP {ALLOWED_PORTS}): {problem}; {FIX}")
+        raise Stop(f"cannot set a Space's outbound rule (TCP {args.ports}): {problem}; {FIX}")
     if not args.egress_rule:
         print("note: no outbound rule (--no-egress-rule): unlike a Space, every port is reachable")
     import docker
@@ -249,7 +248,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     try:
         args.root, table = project_root()
         args.space_id = table["space-id"]
-    except (ValueError, KeyError, OSError) as error:
+        # pyproject.toml's, rendered from the template's one list (Spaces overview, "Networking")
+        args.ports = ",".join(str(port) for port in table["outbound-ports"])
+    except KeyError as error:  # a pyproject.toml from before this tooling's template
+        parser.error(f"pyproject.toml: [tool.hf-space] has no {error}; copier update adds it")
+    except (ValueError, OSError) as error:
         parser.error(f"{error}")
     args.env_file = args.env_file or args.root / ".env"
     return args
