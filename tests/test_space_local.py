@@ -56,7 +56,10 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     def get(framework: str) -> Path:
         if framework not in made:
             folder = tmp_path_factory.mktemp(f"space-local-{framework}") / "space"
-            made[framework] = render(folder, framework=framework, services=["redis"])
+            name = f"space-local-{framework}-{SESSION}"  # the command tags its image by it
+            made[framework] = render(
+                folder, framework=framework, services=["redis"], space_name=name
+            )
         return made[framework]
 
     return get
