@@ -4,10 +4,11 @@ The app with every service (`python -m app`, in the render's own virtualenv) sta
 real PostgreSQL and the HTTP stand-ins while a busy loop takes a core. First a fresh
 measurement: how long importing every check's SDK takes in a new process, under that load.
 HEALTH_CHECK_TIMEOUT is set to half of it, so a check that still had to import its SDK would
-time out. The first /health, asked as soon as /health/live answers, must report every service
-ok within that timeout, for both frameworks: FastAPI imports the SDKs in a thread as the server
-starts (the port opens at once) and the probe waits for them; each gunicorn worker of Flask
-imports them before it serves.
+time out. /health is asked as soon as /health/live answers, and again while it says "starting":
+every answer comes within the timeout (and a slack for the loaded machine), and the first that
+is not "starting" has every service ok within the timeout, for both frameworks. FastAPI imports
+the SDKs in a thread as the server starts (the port opens at once; /health says "starting"
+meanwhile); each gunicorn worker of Flask imports them before it serves.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -40,6 +42,7 @@ KEY = "cold-start-key-0123456789"
 COLLECTION = "documents"
 # Below this the checks themselves, on a loaded machine, could not be held to the timeout.
 SHORTEST_TIMEOUT = 1.0
+LOAD_SLACK = 1.5  # seconds for the round trip and scheduling on a loaded 2-core machine
 
 
 @pytest.fixture(scope="module")
@@ -136,10 +139,19 @@ def test_the_first_health_is_within_the_timeout_on_a_loaded_machine(
     port = free_port()
     env = clean(environment | {"PORT": str(port), "HEALTH_CHECK_TIMEOUT": str(timeout)})
     process, _ = start_app(python, project, env, tmp_path / "app.log", port)
+    answers: list[tuple[float, str]] = []
     try:
-        status, body = http_get(f"http://127.0.0.1:{port}/health", timeout=120)
+        deadline = time.monotonic() + 120
+        while not answers or answers[-1][1] == "starting":
+            assert time.monotonic() < deadline, answers[-3:]
+            time.sleep(0.1 if answers else 0)
+            started = time.perf_counter()
+            status, body = http_get(f"http://127.0.0.1:{port}/health", timeout=120)
+            answers.append((time.perf_counter() - started, json.loads(body)["status"]))
     finally:
         stop_process(process, within=10)
+    print(f"{framework}: {len(answers) - 1} answers said starting; slowest {max(answers)[0]:.2f} s")
+    assert max(answers)[0] <= timeout + LOAD_SLACK, answers
     services = json.loads(body)["services"]
     assert sorted(services) == sorted(SERVICES)
     late = {name: r for name, r in services.items() if r["status"] != "ok"}

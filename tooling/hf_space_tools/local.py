@@ -168,7 +168,8 @@ def get(url: str, timeout: float) -> tuple[int, Any]:
 
 
 def report_health(container: Any, port: int, within: float) -> int:
-    """Wait for /health/live, then print /health with one line per service; its status."""
+    """Wait for /health/live, and for /health to end "starting"; print it, one line per service;
+    its status."""
     deadline = time.monotonic() + within
     while True:
         try:
@@ -181,7 +182,12 @@ def report_health(container: Any, port: int, within: float) -> int:
                 print(logs, file=sys.stderr)
                 raise Stop(f"no answer on 7860 within {within:g} s: see the log above") from None
             time.sleep(0.5)
-    status, body = get(f"http://127.0.0.1:{port}/health", timeout=60)
+    while True:  # "starting": SDK imports, startup hooks or models still under way
+        status, body = get(f"http://127.0.0.1:{port}/health", timeout=60)
+        starting = isinstance(body, dict) and body.get("status") == "starting"
+        if not starting or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     print(f"health: GET http://127.0.0.1:{port}/health\n      status   {status}")
     for name, result in (body.get("services") or {} if isinstance(body, dict) else {}).items():
         print(f"      {service_line(name, result)}")
