@@ -482,6 +482,11 @@ def test_code_only_change_reuses_the_dependency_layer(
 ALL_SERVICES = [variant for variant in VARIANTS if variant.values[0][1] == "all"]
 
 
+def local_run_tag(space: Space) -> str:
+    """The tag `hf-space local` gives the image it builds, removed with the space's images."""
+    return f"docker-{space.framework}-{space.label}-{SESSION}:space-local"
+
+
 @pytest.fixture(scope="module")
 def space_backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
     yield from serve_every_service(tmp_path_factory)
@@ -493,7 +498,7 @@ def test_space_local_run_has_every_service_ok_on_443(
     engine, space: Space, space_backends: Backends
 ) -> None:
     client, base = engine
-    space.extra_images.append(f"docker-{space.framework}-{space.label}-{SESSION}:space-local")
+    space.extra_images.append(local_run_tag(space))
     check_every_service_on_443(client, space.project, base, space_backends)
 
 
@@ -503,4 +508,5 @@ def test_space_local_run_shows_a_database_on_5432_blocked(
     engine, space: Space, space_backends: Backends
 ) -> None:
     client, base = engine
+    space.extra_images.append(local_run_tag(space))
     check_a_database_on_5432_fails(client, space.project, base, space_backends)
