@@ -131,6 +131,22 @@ A new connection pays one TLS handshake and one WebSocket upgrade more (a few ms
 loaded machine's noise is as large: another run gave 20.9 ms bridged, 24.7 ms direct); each
 round trip pays about 0.4 ms for two thread hops. Keep connections open (a pool) for chatty
 work.
+
+**Testing your own database code.** The generated tests have a `database` fixture
+(`tests/database.py`): with `TEST_DATABASE_URL` naming a PostgreSQL the tests may write to
+(never production: a local server, a CI service container or a Neon branch), each test that
+asks for it gets an autocommit connection in a new schema, and `DATABASE_URL` points the app
+(`neon.connect()`, `make_api()`) at the same schema, which is dropped afterwards. Without
+`TEST_DATABASE_URL` those tests are skipped, saying what to set:
+
+```python
+def test_notes(database, make_api):
+    database.execute("CREATE TABLE notes (body text)")
+    with neon.connect() as connection:  # your code, unchanged
+        connection.execute("INSERT INTO notes VALUES ('kept')")
+        connection.commit()
+    assert database.execute("SELECT body FROM notes").fetchall() == [("kept",)]
+```
 """,
     "elasticsearch": """
 - **Client and server majors must match.** The 9.x client sends
@@ -365,6 +381,27 @@ def _requirements(entry: dict) -> str:
     return ", ".join(f"`{requirement}`" for requirement in entry["requirements"])
 
 
+# What works from a Space, per service: the first line of its page's "Ports" section (the
+# transports are tested end to end in tests/test_docker.py, through `hf-space local`).
+FROM_A_SPACE = {
+    "qdrant": "From a Space: `QDRANT_URL` without a port (`https://HOST`), as Qdrant Cloud shows "
+    "it; the app gives the client port 443, where Qdrant Cloud serves the same REST API as on "
+    "6333. Not 6333, nor gRPC's 6334.",
+    "neon": "From a Space: `DATABASE_URL` as Neon's console gives it, without a port; on a Space "
+    "the app carries each connection through Neon's WebSocket endpoint on 443 (the bridge, "
+    "under Pitfalls). With `:5432` it connects directly, which a Space blocks.",
+    "elasticsearch": "From a Space: an `https://` URL without a port or with `:443` (Elastic "
+    "Cloud, Bonsai). Not a self-managed cluster's 9200; for Elastic Cloud's `:9243` use `:443`.",
+    "redis": "From a Space: only the Upstash REST form (`UPSTASH_REDIS_REST_URL` and "
+    "`UPSTASH_REDIS_REST_TOKEN`, HTTPS on 443). Not `redis://` or `rediss://` on 6379, nor the "
+    "host form.",
+    "groq": "From a Space: the API as it is, HTTPS on 443.",
+    "gemini": "From a Space: the API as it is, HTTPS on 443.",
+    "openai": "From a Space: the API as it is, HTTPS on 443.",
+    "cohere": "From a Space: the API as it is, HTTPS on 443.",
+}
+
+
 def _ports_text() -> str:
     *first, last = map(str, context.SPACE_OUTBOUND_PORTS)
     return f"{', '.join(first)} and {last}"
@@ -440,17 +477,19 @@ def service_page(name: str, service: dict) -> str:
         reachable = port in context.SPACE_OUTBOUND_PORTS
         verdict = "a port a Space can reach" if reachable else "**not** a port a Space can reach"
         endpoint_lines.append(f"- `{v['name']}` as in the example: port {port}, {verdict}")
-    if endpoint_lines:
-        lines += [
-            "",
-            "## Ports",
-            "",
-            f"A Space may open outbound connections only on ports {_ports_text()}. On a Space, the",
-            "app logs a warning at startup for every endpoint on another port, and `/health` adds",
-            "the hint to that service's error when the connection fails.",
-            "",
-            *endpoint_lines,
-        ]
+    from_a_space = FROM_A_SPACE.get(name)
+    if not from_a_space:
+        log.warning("docs/hooks.py: service %s has no FROM_A_SPACE entry", name)
+    lines += [
+        "",
+        "## Ports",
+        "",
+        *([from_a_space, ""] if from_a_space else []),
+        f"A Space may open outbound connections only on ports {_ports_text()}. On a Space, the",
+        "app logs a warning at startup for every endpoint on another port, and `/health` adds",
+        "the hint to that service's error when the connection fails.",
+    ]
+    lines += ["", *endpoint_lines] if endpoint_lines else []
     pitfalls = PITFALLS.get(name)
     if pitfalls:
         lines += ["", "## Pitfalls", "", pitfalls.strip()]

@@ -7,6 +7,10 @@ present), run, and probed from outside. Images and containers are removed at the
 
 Figures (image size, cold start, code-only rebuild) are printed, never asserted:
 bench/run measures them side by side (docs/benchmarks.md).
+
+The all-services images also run under `hf-space local`, as on a Space, with every
+service on 443 (space_sandbox.py): each Space gets a name of its own, as the command tags
+its image by it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,12 @@ from typing import Any
 
 import pytest
 from engines import base_image, docker_client
+from space_sandbox import (
+    Backends,
+    check_a_database_on_5432_fails,
+    check_every_service_on_443,
+    serve_every_service,
+)
 from support import FRAMEWORKS, SERVICES, render
 
 pytestmark = pytest.mark.docker
@@ -177,6 +187,7 @@ def space(request: pytest.FixtureRequest, engine, figures, tmp_path_factory) -> 
         tmp_path_factory.mktemp(f"docker-{framework}-{label}") / "space",
         framework=framework,
         services=SERVICE_SETS[label],
+        space_name=f"docker-{framework}-{label}-{SESSION}",
     )
     prepare_context(project)
     tag = f"hf-space-template-test/{framework}-{label}:{SESSION}"
@@ -464,3 +475,38 @@ def test_code_only_change_reuses_the_dependency_layer(
     before, after = layer_ids(client, space.image.id), layer_ids(client, image.id)
     pip_layers = [created for created in before if "pip install" in created]
     assert pip_layers and all(before[c] == after.get(c) for c in pip_layers)
+
+
+# --- run as on a Space: hf-space local, every service on 443 ------------------------------------
+
+ALL_SERVICES = [variant for variant in VARIANTS if variant.values[0][1] == "all"]
+
+
+def local_run_tag(space: Space) -> str:
+    """The tag `hf-space local` gives the image it builds, removed with the space's images."""
+    return f"docker-{space.framework}-{space.label}-{SESSION}:space-local"
+
+
+@pytest.fixture(scope="module")
+def space_backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
+    yield from serve_every_service(tmp_path_factory)
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("space", ALL_SERVICES, indirect=True)
+def test_space_local_run_has_every_service_ok_on_443(
+    engine, space: Space, space_backends: Backends
+) -> None:
+    client, base = engine
+    space.extra_images.append(local_run_tag(space))
+    check_every_service_on_443(client, space.project, base, space_backends)
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("space", ALL_SERVICES, indirect=True)
+def test_space_local_run_shows_a_database_on_5432_blocked(
+    engine, space: Space, space_backends: Backends
+) -> None:
+    client, base = engine
+    space.extra_images.append(local_run_tag(space))
+    check_a_database_on_5432_fails(client, space.project, base, space_backends)

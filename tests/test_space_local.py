@@ -9,6 +9,8 @@ redis-servers on this machine, reached from the container as host.docker.interna
   server is reached, so the rule is what blocks;
 - the container runs as a Space's does, and after --once, SIGINT or SIGTERM (also while the app
   starts) nothing of the run is left: no container, network, volume or iptables rule.
+Each run is looked at, and swept, by its own sandbox's name: other modules' runs (xdist) and
+other sessions' may be running meanwhile.
 The outbound rule needs root and iptables: without them these tests fail in CI and skip loudly
 elsewhere (tests/engines.py), except the one that checks the command's refusal.
 """
@@ -33,15 +35,17 @@ from typing import Any
 
 import pytest
 from engines import PortInUse, RedisServer, base_image, docker_client, unavailable
-from support import FRAMEWORKS, HF_SPACE, TOOLING_ENV, render
+from support import FRAMEWORKS, HF_SPACE, TOOLING_ENV, extension, render
 
 pytestmark = pytest.mark.docker
 
 LABEL = "hf-space-local"
-ALLOWED = (8080, 80, 443)  # the ports a Space may connect out on
+ALLOWED = extension.SPACE_OUTBOUND_PORTS[::-1]  # the ports a Space connects out on, 8080 first
 RUN_WITHIN = 600  # seconds for one run of the command, build from the cache included
 GIB = 1024**3
 SESSION = uuid.uuid4().hex[:10]
+SANDBOX = re.compile(r"^run: (hfs-[0-9a-f]{8}) ", re.MULTILINE)
+RUNS: set[str] = set()  # the sandboxes of this session's runs: the sweep removes only those
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +56,10 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     def get(framework: str) -> Path:
         if framework not in made:
             folder = tmp_path_factory.mktemp(f"space-local-{framework}") / "space"
-            made[framework] = render(folder, framework=framework, services=["redis"])
+            name = f"space-local-{framework}-{SESSION}"  # the command tags its image by it
+            made[framework] = render(
+                folder, framework=framework, services=["redis"], space_name=name
+            )
         return made[framework]
 
     return get
@@ -99,17 +106,29 @@ def spaces(engine, renders) -> Callable[[str], Path]:
     return get
 
 
+def sandbox_of(output: str) -> str:
+    """The name of the run's sandbox, as the command printed it; remembered for the sweep."""
+    found = SANDBOX.search(output)
+    assert found, output
+    RUNS.add(found[1])
+    return found[1]
+
+
 def sweep(client: Any) -> None:
     """Remove what a run killed before its clean-up left behind (a failed test's, never a pass)."""
-    only_ours = {"label": LABEL}
-    for container in client.containers.list(all=True, filters=only_ours):
-        with suppress(Exception):
-            container.remove(force=True)
-    for made in [*client.networks.list(filters=only_ours), *client.volumes.list(filters=only_ours)]:
-        with suppress(Exception):
-            made.remove()
-    for rule in leftovers(client)["rules"]:  # "-A CHAIN spec" -> "-D CHAIN spec"
-        subprocess.run(["iptables", "-w", "-D", *shlex.split(rule)[1:]], check=False)
+    for name in RUNS:
+        left = leftovers(client, name)
+        for container in client.containers.list(all=True, filters={"label": f"{LABEL}={name}"}):
+            with suppress(Exception):
+                container.remove(force=True)
+        for made in [
+            *map(client.networks.get, left["networks"]),
+            *map(client.volumes.get, left["volumes"]),
+        ]:
+            with suppress(Exception):
+                made.remove()
+        for rule in left["rules"]:  # "-A CHAIN spec" -> "-D CHAIN spec"
+            subprocess.run(["iptables", "-w", "-D", *shlex.split(rule)[1:]], check=False)
 
 
 def start_redis(port: int | None = None) -> RedisServer:
@@ -156,15 +175,16 @@ def command(base: str, *flags: str) -> list[str]:
     return [*HF_SPACE, "local", "--port", "0", "--build-arg", f"PYTHON_IMAGE={base}", *flags]
 
 
-def leftovers(client: Any) -> dict[str, list[str]]:
-    """Everything a run of the command made that still exists."""
-    only_ours = {"label": LABEL}
+def leftovers(client: Any, name: str) -> dict[str, list[str]]:
+    """Everything the run with sandbox `name` made that still exists (all of it carries the
+    label hf-space-local=<name>, its rules the comment "hf-space-local <name>")."""
+    ours = {"label": f"{LABEL}={name}"}
     rules = subprocess.run(["iptables", "-w", "-S"], capture_output=True, text=True, check=True)
     return {
-        "containers": [c.name for c in client.containers.list(all=True, filters=only_ours)],
-        "networks": [n.name for n in client.networks.list(filters=only_ours)],
-        "volumes": [v.name for v in client.volumes.list(filters=only_ours)],
-        "rules": [line for line in rules.stdout.splitlines() if LABEL in line],
+        "containers": [c.name for c in client.containers.list(all=True, filters=ours)],
+        "networks": [n.name for n in client.networks.list(filters=ours)],
+        "volumes": [v.name for v in client.volumes.list(filters=ours)],
+        "rules": [line for line in rules.stdout.splitlines() if f'"{LABEL} {name}"' in line],
     }
 
 
@@ -193,7 +213,7 @@ def test_a_service_on_an_allowed_port_is_ok(engine, spaces, framework: str, allo
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"^\s+status\s+200$", result.stdout, re.MULTILINE), result.stdout
     assert service_line(result.stdout, "redis").split()[1] == "ok", result.stdout
-    assert leftovers(client) == NOTHING_LEFT
+    assert leftovers(client, sandbox_of(result.stdout)) == NOTHING_LEFT
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -211,7 +231,7 @@ def test_a_service_on_a_blocked_port_fails_as_on_a_space(
     assert "timeout" in line, line
     assert f"REDIS_URL uses port {blocked_redis[1]}, which a Space cannot reach" in line, line
     assert blocked_redis[0].password not in result.stdout + result.stderr
-    assert leftovers(client) == NOTHING_LEFT
+    assert leftovers(client, sandbox_of(result.stdout)) == NOTHING_LEFT
 
 
 def test_without_the_rule_the_same_port_is_reached(engine, spaces, blocked_redis) -> None:
@@ -222,7 +242,7 @@ def test_without_the_rule_the_same_port_is_reached(engine, spaces, blocked_redis
     assert result.returncode == 0, result.stdout + result.stderr
     assert "--no-egress-rule" in result.stdout  # it says the run is unlike a Space
     assert service_line(result.stdout, "redis").split()[1] == "ok", result.stdout
-    assert leftovers(client) == NOTHING_LEFT
+    assert leftovers(client, sandbox_of(result.stdout)) == NOTHING_LEFT
 
 
 def lines_of(process: subprocess.Popen[str]) -> queue.Queue[str | None]:
@@ -272,7 +292,7 @@ def check_runs_like_a_space(client: Any, container: Any) -> None:
     assert code == 0, output
     assert output.decode().split() == ["/home/user", "/home/user/app", "/tmp"]
     # The rules name the run's own bridge, and only it.
-    rules = leftovers(client)["rules"]
+    rules = leftovers(client, container.name)["rules"]
     assert len(rules) == 4 and all(f"-i {container.name} " in rule for rule in rules), rules
 
 
@@ -296,7 +316,8 @@ def test_runs_like_a_space_and_a_signal_removes_everything(
     )  # fmt: skip
     try:
         seen = wait_for_line(lines_of(process), after, RUN_WITHIN)
-        (container,) = client.containers.list(filters={"label": LABEL})
+        name = sandbox_of("".join(seen))
+        container = client.containers.get(name)
         if after == "running;":
             assert any(line.split()[:2] == ["redis", "ok"] for line in seen), seen
             check_runs_like_a_space(client, container)
@@ -310,7 +331,7 @@ def test_runs_like_a_space_and_a_signal_removes_everything(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    assert leftovers(client) == NOTHING_LEFT
+    assert leftovers(client, name) == NOTHING_LEFT
 
 
 def test_without_iptables_it_stops_and_names_the_fix(renders) -> None:
@@ -331,10 +352,11 @@ BAD_ARGUMENTS = [
     (["--hardware", "cpu-huge"], "--hardware: invalid choice: 'cpu-huge'"),
     (["--build-arg", "PYTHON_IMAGE"], "--build-arg: expected NAME=VALUE"),
     (["--env-file", "no-such.env"], "--env-file no-such.env: no such file"),
+    (["--ca-file", "no-such.pem"], "--ca-file no-such.pem: no such file"),
 ]
 
 
-@pytest.mark.parametrize(("arguments", "said"), BAD_ARGUMENTS, ids=["hardware", "arg", "env"])
+@pytest.mark.parametrize(("arguments", "said"), BAD_ARGUMENTS, ids=["hardware", "arg", "env", "ca"])
 def test_bad_arguments_are_named_before_anything_runs(
     renders, arguments: list[str], said: str
 ) -> None:

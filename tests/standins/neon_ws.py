@@ -5,7 +5,8 @@ Postgres protocol bytes, a text message is an error, the Host header names the e
 and there is no TLS inside the WebSocket (the ``wss://`` is the TLS). This stand-in does
 the same in front of a real PostgreSQL: every WebSocket on ``/v2`` gets its own TCP
 connection to ``127.0.0.1:<postgres_port>``; other paths are refused with 404. ``host``
-is where it listens (127.0.0.1 unless a container must reach it).
+and ``port`` are where it listens (127.0.0.1 and a free port unless a container must reach
+it on 443).
 
     with NeonWebSocketStandin(ca, postgres.port) as neon:
         neon.url           # "wss://127.0.0.1:PORT/v2"
@@ -31,14 +32,16 @@ __all__ = ["NeonWebSocketStandin"]
 class NeonWebSocketStandin:
     path = "/v2"
 
-    def __init__(self, ca: TestCA, postgres_port: int, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, ca: TestCA, postgres_port: int, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.postgres_port = postgres_port
         self.host = host
         self.hosts: list[str] = []
         self.connections = 0
         self._lock = threading.Lock()
         self._server: Server = serve(
-            self._handle, host, 0, ssl=ca.server_context(),
+            self._handle, host, port, ssl=ca.server_context(),
             process_request=self._only_v2, compression=None, max_size=None,
         )  # fmt: skip
         self.port: int = self._server.socket.getsockname()[1]

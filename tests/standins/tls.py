@@ -97,14 +97,18 @@ def pipe(source: socket.socket, sink: socket.socket) -> None:
 
 
 class TlsFront:
-    """TLS on ``host``:``port`` (the port picked by the kernel), plain TCP to
-    127.0.0.1:``target_port``."""
+    """TLS on ``host``:``port`` (0: the kernel picks), plain TCP to 127.0.0.1:``target_port``.
+    ``connections`` counts the connections it accepted (before the handshake).
+    ``ca=None`` forwards plain TCP instead (a native port, e.g. Postgres's 5432)."""
 
-    def __init__(self, ca: TestCA, target_port: int, host: str = "127.0.0.1") -> None:
-        self.context = ca.server_context()
+    def __init__(
+        self, ca: TestCA | None, target_port: int, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.context = ca.server_context() if ca else None
         self.target_port = target_port
         self.host = host
-        self._listener = socket.create_server((host, 0))
+        self.connections = 0
+        self._listener = socket.create_server((host, port))
         self.port: int = self._listener.getsockname()[1]
         self._thread = threading.Thread(target=self._accept, daemon=True)
 
@@ -118,11 +122,12 @@ class TlsFront:
                 raw, _ = self._listener.accept()
             except OSError:
                 return  # closed
+            self.connections += 1  # one accepting thread: no lock needed
             threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
 
     def _serve(self, raw: socket.socket) -> None:
         try:
-            client = self.context.wrap_socket(raw, server_side=True)
+            client = self.context.wrap_socket(raw, server_side=True) if self.context else raw
         except (OSError, ssl.SSLError):
             raw.close()
             return

@@ -134,8 +134,9 @@ def services(app: Any, settings: Any, config: Config, say: Report) -> list[str]:
             names = [n for v in app.env_vars() if v.service == service for n in v.names]
             say(f"ok       {service}: {', '.join(n for n in names if n in config.values)}")
     for name, port in app.blocked_endpoints(settings).items():
-        say(f"warning  {name} uses port {port}, but a Space connects out only on ports 80, 443 "
-            f"and 8080: {app.space_fix(name)}")  # fmt: skip
+        ports = ", ".join(map(str, app.SPACE_OUTBOUND_PORTS))
+        say(f"warning  {name} uses port {port}, but a Space connects out only on ports {ports}: "
+            f"{app.space_fix(name)}")  # fmt: skip
     local = {"localhost", "127.0.0.1"}
     if {urlsplit(origin).hostname for origin in settings.cors_origins} <= local:
         say("warning  CORS_ORIGINS holds only local origins: add your frontend's exact origin")

@@ -11,6 +11,7 @@ a read-only filesystem except /home/user and /tmp; outbound TCP only to ports 80
 8080. That port rule is iptables rules on a Docker network this command creates, so it needs
 root and a Linux Docker engine; without them it stops, unless --no-egress-rule is given.
 Services on this machine are reached as host.docker.internal (on an allowed port).
+--ca-file makes the container trust a CA of yours instead of its own (a TLS-inspecting proxy's).
 Container, network, volume and rules are removed on exit, Ctrl-C and SIGTERM; the image stays.
 Exit status: 0 when /health answers 200, 1 otherwise, 2 for bad arguments.
 """
@@ -36,12 +37,12 @@ from typing import Any
 from . import project_root
 from .watch import service_line
 
-ALLOWED_PORTS = "80,443,8080"  # Hugging Face's Spaces overview, "Networking"
 HARDWARE = {  # vCPU and memory of each Space hardware (Spaces overview, "Hardware resources")
     "cpu-basic": (2, "16g"), "cpu-upgrade": (8, "32g"), "t4-small": (4, "15g"),
     "t4-medium": (8, "30g"), "a10g-small": (4, "15g"), "a10g-large": (12, "46g"),
     "a100-large": (12, "142g"),
 }  # fmt: skip
+CA_IN_CONTAINER = "/etc/space-local/ca.pem"
 FIX = "run as root (sudo .venv/bin/hf-space local), or pass --no-egress-rule"
 
 
@@ -63,14 +64,14 @@ def egress_problem() -> str | None:
     return None if listed.returncode == 0 else f"iptables fails: {listed.stderr.strip()[:120]}"
 
 
-def egress_rules(bridge: str) -> list[list[str]]:
+def egress_rules(bridge: str, ports: str) -> list[list[str]]:
     """DROP new TCP connections from the bridge to other ports, and UDP but DNS (Docker's resolver
     forwards from the container), routed out (DOCKER-USER, Docker's place for user rules) or to
     this machine (INPUT). Only packets entering from this bridge match: nothing else changes."""
     forward = "DOCKER-USER" if iptables("-S", "DOCKER-USER").returncode == 0 else "FORWARD"
     new = ["-i", bridge, "-m", "conntrack", "--ctstate", "NEW"]
     tag = ["-m", "comment", "--comment", f"hf-space-local {bridge}", "-j", "DROP"]
-    tcp = ["-p", "tcp", "-m", "multiport", "!", "--dports", ALLOWED_PORTS]
+    tcp = ["-p", "tcp", "-m", "multiport", "!", "--dports", ports]
     udp = ["-p", "udp", "!", "--dport", "53"]
     return [[chain, *new, *match, *tag] for chain in (forward, "INPUT") for match in (tcp, udp)]
 
@@ -93,17 +94,19 @@ class Sandbox:
                 raise Stop("the Docker engine's networks are not on this machine (Docker Desktop "
                            "or rootless Docker), so the outbound rule cannot be set; pass "
                            "--no-egress-rule")  # fmt: skip
-            for rule in egress_rules(self.name):
+            for rule in egress_rules(self.name, args.ports):
                 result = iptables("-I", rule[0], "1", *rule[1:])
                 if result.returncode:
                     raise Stop(f"iptables refused a rule: {result.stderr.strip()[:120]}; {FIX}")
         self.client.volumes.create(self.name, labels=self.labels)
         cpus, memory = HARDWARE[args.hardware]
+        volumes = {self.name: {"bind": "/home/user", "mode": "rw"}}  # Docker copies the
+        if args.ca_file:  # image's home into the new volume; the CA file read-only
+            volumes[str(args.ca_file.resolve())] = {"bind": CA_IN_CONTAINER, "mode": "ro"}
         return self.client.containers.run(
             image, name=self.name, detach=True, user="1000", environment=environment,
             network=self.name, ports={"7860/tcp": ("127.0.0.1", args.port)},
-            read_only=True, tmpfs={"/tmp": "mode=1777"},  # Docker copies the image's home
-            volumes={self.name: {"bind": "/home/user", "mode": "rw"}},  # into the new volume
+            read_only=True, tmpfs={"/tmp": "mode=1777"}, volumes=volumes,
             nano_cpus=int(min(cpus, os.cpu_count() or cpus) * 1e9), mem_limit=memory,
             extra_hosts={"host.docker.internal": "host-gateway"}, labels=self.labels,
         )  # fmt: skip
@@ -165,7 +168,8 @@ def get(url: str, timeout: float) -> tuple[int, Any]:
 
 
 def report_health(container: Any, port: int, within: float) -> int:
-    """Wait for /health/live, then print /health with one line per service; its status."""
+    """Wait for /health/live, and for /health to end "starting"; print it, one line per service;
+    its status."""
     deadline = time.monotonic() + within
     while True:
         try:
@@ -178,7 +182,12 @@ def report_health(container: Any, port: int, within: float) -> int:
                 print(logs, file=sys.stderr)
                 raise Stop(f"no answer on 7860 within {within:g} s: see the log above") from None
             time.sleep(0.5)
-    status, body = get(f"http://127.0.0.1:{port}/health", timeout=60)
+    while True:  # "starting": SDK imports, startup hooks or models still under way
+        status, body = get(f"http://127.0.0.1:{port}/health", timeout=60)
+        starting = isinstance(body, dict) and body.get("status") == "starting"
+        if not starting or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     print(f"health: GET http://127.0.0.1:{port}/health\n      status   {status}")
     for name, result in (body.get("services") or {} if isinstance(body, dict) else {}).items():
         print(f"      {service_line(name, result)}")
@@ -188,7 +197,7 @@ def report_health(container: Any, port: int, within: float) -> int:
 def run(args: argparse.Namespace) -> int:
     problem = egress_problem() if args.egress_rule else None
     if problem:
-        raise Stop(f"cannot set a Space's outbound rule (TCP {ALLOWED_PORTS}): {problem}; {FIX}")
+        raise Stop(f"cannot set a Space's outbound rule (TCP {args.ports}): {problem}; {FIX}")
     if not args.egress_rule:
         print("note: no outbound rule (--no-egress-rule): unlike a Space, every port is reachable")
     import docker
@@ -198,7 +207,10 @@ def run(args: argparse.Namespace) -> int:
     image = build(client, args, space_id)
     sandbox = Sandbox(client, args.egress_rule)
     try:
-        container = sandbox.start(image, space_environment(args.env_file, space_id), args)
+        environment = space_environment(args.env_file, space_id)
+        if args.ca_file:  # Python's ssl and httpx read SSL_CERT_FILE; requests its own
+            environment |= dict.fromkeys(("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"), CA_IN_CONTAINER)
+        container = sandbox.start(image, environment, args)
         container.reload()  # the port Docker published, for --port 0
         port = int(container.ports["7860/tcp"][0]["HostPort"])
         print(f"run: {sandbox.name} as uid 1000, {args.hardware}, on http://127.0.0.1:{port}")
@@ -229,16 +241,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run without the outbound port rule (when it cannot be set here)")  # fmt: skip
     add("--build-arg", action="append", default=[], metavar="NAME=VALUE",
         help="docker build argument, e.g. PYTHON_IMAGE=my.registry/python:3.11-slim")  # fmt: skip
+    add("--ca-file", type=Path, help="PEM file of the CAs the container trusts instead of its "
+        "own (a TLS-inspecting proxy's): mounted read-only, as SSL_CERT_FILE")  # fmt: skip
     add("--start-timeout", type=float, default=120.0, help="seconds to wait for the port (120)")
     args = parser.parse_args(argv)
     if not all("=" in item for item in args.build_arg):
         parser.error("--build-arg: expected NAME=VALUE")
     if args.env_file and not args.env_file.is_file():
         parser.error(f"--env-file {args.env_file}: no such file")
+    if args.ca_file and not args.ca_file.is_file():
+        parser.error(f"--ca-file {args.ca_file}: no such file")
     try:
         args.root, table = project_root()
         args.space_id = table["space-id"]
-    except (ValueError, KeyError, OSError) as error:
+        # pyproject.toml's, rendered from the template's one list (Spaces overview, "Networking")
+        args.ports = ",".join(str(port) for port in table["outbound-ports"])
+    except KeyError as error:  # a pyproject.toml from before this tooling's template
+        parser.error(f"pyproject.toml: [tool.hf-space] has no {error}; copier update adds it")
+    except (ValueError, OSError) as error:
         parser.error(f"{error}")
     args.env_file = args.env_file or args.root / ".env"
     return args
