@@ -268,8 +268,13 @@ def test_health_reports_a_provider_the_chat_can_no_longer_reach(app: ChatApp) ->
     provider turn its entry to an error; the next whole answer puts it back."""
 
     def provider_entry() -> dict[str, Any]:
-        body = http_get(f"http://127.0.0.1:{app.port}/health", timeout=20)[1]
-        return json.loads(body)["services"]["groq"]
+        deadline = time.monotonic() + 60  # FastAPI says "starting" while it imports the SDKs
+        while True:
+            body = http_get(f"http://127.0.0.1:{app.port}/health", timeout=20)[1]
+            entry = json.loads(body)["services"]["groq"]
+            if entry["status"] != "starting" or time.monotonic() > deadline:
+                return entry
+            time.sleep(0.1)
 
     app.chat().until("done")
     assert provider_entry()["status"] == "ok"
