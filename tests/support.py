@@ -183,6 +183,17 @@ def start_app(
         time.sleep(0.05)
 
 
+def health_past_imports(port: int, within: float = 60) -> tuple[int, bytes]:
+    """GET /health, again while FastAPI says it is still importing the SDKs (the "starting" it
+    answers for a second or more after a cold start): (status, body)."""
+    deadline = time.monotonic() + within
+    while True:
+        status, body = http_get(f"http://127.0.0.1:{port}/health", timeout=20)
+        if b'"importing the SDKs"' not in body or time.monotonic() > deadline:
+            return status, body
+        time.sleep(0.1)
+
+
 def generated_tests_passed(python: Path, project: Path, module: str) -> list[str]:
     """Run a rendered project's own tests (all must pass); the names of those of
     tests/<module> that passed."""

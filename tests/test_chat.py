@@ -30,7 +30,14 @@ from engines import free_port, stop_process
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standins import CohereStandin, GeminiStandin, GroqStandin, OpenAIStandin, StandinServer
-from support import FRAMEWORKS, SERVICES, generated_tests_passed, http_get, render, start_app
+from support import (
+    FRAMEWORKS,
+    SERVICES,
+    generated_tests_passed,
+    health_past_imports,
+    render,
+    start_app,
+)  # fmt: skip
 
 pytestmark = pytest.mark.slow
 
@@ -268,13 +275,7 @@ def test_health_reports_a_provider_the_chat_can_no_longer_reach(app: ChatApp) ->
     provider turn its entry to an error; the next whole answer puts it back."""
 
     def provider_entry() -> dict[str, Any]:
-        deadline = time.monotonic() + 60  # FastAPI says "starting" while it imports the SDKs
-        while True:
-            body = http_get(f"http://127.0.0.1:{app.port}/health", timeout=20)[1]
-            entry = json.loads(body)["services"]["groq"]
-            if entry["status"] != "starting" or time.monotonic() > deadline:
-                return entry
-            time.sleep(0.1)
+        return json.loads(health_past_imports(app.port)[1])["services"]["groq"]
 
     app.chat().until("done")
     assert provider_entry()["status"] == "ok"

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from engines import RedisServer, free_port
 from standins import OpenAIStandin, UpstashStandin
-from support import FRAMEWORKS, SERVICES, http_get, render, run
+from support import FRAMEWORKS, SERVICES, health_past_imports, render, run
 from test_chat import KEYS, ChatApp, Stream
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine]
@@ -171,7 +171,7 @@ def chats(server: OpenAIStandin) -> list[Any]:
 
 
 def health(app: ChatApp) -> tuple[int, dict[str, Any], bytes]:
-    status, body = http_get(f"http://127.0.0.1:{app.port}/health", timeout=20)
+    status, body = health_past_imports(app.port)
     return status, json.loads(body), body
 
 

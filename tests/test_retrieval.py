@@ -36,7 +36,7 @@ from support import (
     copier_cli,
     extension,
     generated_tests_passed,
-    http_get,
+    health_past_imports,
     render,
 )
 from test_chat import KEYS, ChatApp, Event
@@ -191,7 +191,7 @@ def retrieval_health(app: ChatApp) -> tuple[str, str | None]:
     """The `retrieval` entry of /health: (status, detail). (The other services of these
     renders are unconfigured, so /health itself answers 503 throughout.)"""
     time.sleep(0.05)  # past HEALTH_CACHE_SECONDS
-    _, body = http_get(f"http://127.0.0.1:{app.port}/health", timeout=10)
+    _, body = health_past_imports(app.port)
     entry = json.loads(body)["services"]["retrieval"]
     return entry["status"], entry["detail"]
 
