@@ -438,6 +438,23 @@ def add_user_fields(project: Path, values: dict[str, str]) -> None:
         env.write(env_text(values))
 
 
+def test_a_template_variable_this_space_does_not_read_is_named_not_sent(
+    python: Path, project: Path, hub: HubStandIn
+) -> None:
+    """CORS_ORIGIN_REGEX comes only with a cors_origin_regex answer: set in .env of a Space
+    rendered without one, the check says so instead of dropping it without a word."""
+    env = project / ".env"
+    pattern = r"https://[a-z0-9-]+\.preview\.example\.com"
+    env.write_text(env.read_text() + f"CORS_ORIGIN_REGEX={pattern}\nSOMETHING_OF_MINE=1\n")
+    checked = deploy(python, project, hub, "check")
+    assert checked.returncode == 0, output_of(checked)
+    warnings = [line.strip() for line in checked.stdout.splitlines() if "warning" in line]
+    assert any(w.startswith("warning  CORS_ORIGIN_REGEX is set, but") for w in warnings), warnings
+    assert not any("SOMETHING_OF_MINE" in w for w in warnings)  # not the template's: not ours
+    assert pattern not in checked.stdout
+    assert "CORS_ORIGIN_REGEX" not in checked.stdout.split("variables:", 1)[1]
+
+
 def test_user_fields_are_checked_and_sent_as_secret_and_variable(
     python: Path, project: Path, hub: HubStandIn
 ) -> None:

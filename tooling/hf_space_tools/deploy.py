@@ -99,6 +99,8 @@ class Config:
             (kind if var.on_space else self.local).append(name)
             if var.secret:
                 self.never_upload |= dict.fromkeys(app.secret_parts(value), name)
+        read = {name.lower() for var in app.env_vars() for name in var.names}
+        self.unread = {name.upper() for name in found.keys() - read}  # set, but nothing reads it
 
 
 def check(args: argparse.Namespace, app: Any, say: Report) -> Config:
@@ -110,6 +112,9 @@ def check(args: argparse.Namespace, app: Any, say: Report) -> Config:
     say.secrets += list(config.never_upload)
     for name in config.local:
         say(f"skip     {name}: local only, never set on the Space")
+    for name in sorted(config.unread & args.template_variables):  # e.g. a part left unrendered
+        say(f"warning  {name} is set, but this Space's answers leave out what reads it, so it is "
+            "neither checked nor sent (copier update --data turns that part on)")  # fmt: skip
     try:
         settings = app.load_settings(str(env_file) if env_file.is_file() else None)
         problems = [p for p in services(app, settings, config, say) if not args.code_only]
